@@ -106,11 +106,15 @@ public final class Listings {
         return v == null ? "" : v.toString();
     }
 
-    /** The models table: the detail column holds the parts, or the failure reason. */
+    /** The models table: the detail column holds the parts, or the failure reason; origins under the home are shortened. */
     public static String modelsTable(TriptychHost host) {
         List<Map<String, Object>> rows = models(host);
+        String home = host.home() == null ? null : host.home() + java.io.File.separator;
         for (Map<String, Object> row : rows) {
             row.put("detail", row.containsKey("reason") ? row.get("reason") : row.get("parts"));
+            if (home != null) {
+                row.put("origin", row.get("origin").toString().replace(home, ""));
+            }
         }
         return table(rows, List.of("id", "paradigm", "state", "origin", "detail"));
     }

@@ -40,6 +40,11 @@ final class DeployFolderWatcher {
         this.origin = "folder:" + this.dir;
     }
 
+    /** The origin of the models this watcher deploys. */
+    String origin() {
+        return origin;
+    }
+
     void start() {
         scan(true);
         executor = Executors.newSingleThreadScheduledExecutor(r -> {

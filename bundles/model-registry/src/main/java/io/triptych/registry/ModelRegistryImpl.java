@@ -16,6 +16,7 @@ import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,25 +46,43 @@ public final class ModelRegistryImpl implements ModelRegistry {
     /** Serialises changes so that service events follow the order of changes. */
     private final ReentrantLock changes = new ReentrantLock();
     private final ModelBundleExtender extender;
-    private final DeployFolderWatcher watcher;
+    private DeployFolderWatcher watcher;
 
     @Activate
     public ModelRegistryImpl(BundleContext context, RegistryConfig config) {
         this.context = context;
-        Path deployDir = deployDir(context, config);
-        this.watcher = deployDir == null ? null : new DeployFolderWatcher(deployDir, config.pollMillis(), this);
         this.extender = new ModelBundleExtender(context, this);
         extender.open();
-        if (watcher != null) {
+        watch(config);
+    }
+
+    /** A new deploy folder or poll interval: only the watched folder's models change, bundle models stay. */
+    @Modified
+    synchronized void modified(RegistryConfig config) {
+        stopWatching();
+        watch(config);
+    }
+
+    private synchronized void watch(RegistryConfig config) {
+        Path deployDir = deployDir(context, config);
+        if (deployDir != null) {
+            watcher = new DeployFolderWatcher(deployDir, config.pollMillis(), this);
             watcher.start();
+        }
+    }
+
+    private synchronized void stopWatching() {
+        if (watcher != null) {
+            watcher.stop();
+            String origin = watcher.origin();
+            models().stream().filter(d -> d.origin().equals(origin)).forEach(d -> remove(origin, d.id()));
+            watcher = null;
         }
     }
 
     @Deactivate
     void deactivate() {
-        if (watcher != null) {
-            watcher.stop();
-        }
+        stopWatching();
         extender.close();
         changes.lock();
         try {

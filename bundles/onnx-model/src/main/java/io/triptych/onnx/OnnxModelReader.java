@@ -51,7 +51,9 @@ public final class OnnxModelReader {
         } catch (NoSuchFileException e) {
             throw new ModelLoadException("missing ONNX file " + file.getFileName());
         } catch (InvalidProtocolBufferException e) {
-            throw new ModelLoadException("unreadable ONNX file " + file.getFileName() + ": " + e.getMessage(), e);
+            // protobuf's first sentence says what went wrong; the rest is advice about protobuf itself.
+            String what = e.getMessage() == null ? e.toString() : e.getMessage().split("(?<=\\.) ")[0];
+            throw new ModelLoadException("unreadable ONNX file " + file.getFileName() + " (truncated or corrupt): " + what, e);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read ONNX file " + file.getFileName() + ": " + e, e);
         }

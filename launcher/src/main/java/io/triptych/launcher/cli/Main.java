@@ -30,9 +30,10 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        // Before any logger exists: the CLI prints results on stdout, logs only warnings (serve: info) on stderr.
+        // Before any logger exists: one-shot commands print their results on stdout and log only errors
+        // (a listing already shows what failed); serve logs what it deploys. Both log to stderr.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
-                System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", Arrays.asList(args).contains("serve") ? "info" : "warn"));
+                System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", Arrays.asList(args).contains("serve") ? "info" : "error"));
         System.setProperty("org.slf4j.simpleLogger.logFile", System.getProperty("org.slf4j.simpleLogger.logFile", "System.err"));
         System.exit(execute(args));
     }
