@@ -287,6 +287,8 @@ public final class TriptychHost implements AutoCloseable {
                     exports(Paradigm.class), exports(LoggerFactory.class), exports(ConfigurationAdmin.class),
                     exports(org.osgi.service.log.LogService.class)));
             config.put("felix.log.logger", new FelixLogBridge());
+            // Resolve on the calling thread: Felix's resolver pool threads would outlive the framework.
+            config.put("felix.resolver.parallelism", "1");
             config.put("gosh.args", interactiveShell ? "" : "--nointeractive");
             List<Path> jars = new ArrayList<>();
             if (home != null) {

@@ -1,0 +1,150 @@
+package io.triptych.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Test;
+
+import com.google.gson.Gson;
+import com.google.gson.reflect.TypeToken;
+
+import io.triptych.itests.Distribution.Run;
+
+/** The {@code triptych} command of the assembled distribution, run as a separate process. */
+public class CommandLineIT {
+    private Path home;
+
+    @Before
+    public void copyDistribution() throws Exception {
+        home = Distribution.freshHome();
+    }
+
+    @After
+    public void deleteCopy() throws Exception {
+        Distribution.deleteTree(home);
+    }
+
+    private static List<Map<String, Object>> json(String text) {
+        return new Gson().fromJson(text, new TypeToken<List<Map<String, Object>>>() { }.getType());
+    }
+
+    @Test
+    public void backendsJsonListsOrtCpuAsAvailable() throws Exception {
+        Run r = Distribution.run(home, "backends", "--json");
+        assertEquals(r.err(), 0, r.exit());
+        Map<String, Object> ortCpu = json(r.out()).stream().filter(b -> "ort-cpu".equals(b.get("id"))).findFirst().orElseThrow();
+        assertEquals("available", ortCpu.get("status"));
+        assertEquals("cpu", ortCpu.get("device"));
+    }
+
+    @Test
+    public void modelsListsDeployedAndFailedFoldersAndExitsZero() throws Exception {
+        Path deploy = home.resolve("deploy/models");
+        Distribution.copyFixture(deploy.resolve("gpt2"));
+        Files.createDirectories(deploy.resolve("broken"));
+        Files.writeString(deploy.resolve("broken/genai_config.json"), "{ not json");
+        Run r = Distribution.run(home, "models", "--json");
+        assertEquals(r.err(), 0, r.exit());
+        List<Map<String, Object>> models = json(r.out());
+        Map<String, Object> gpt2 = models.stream().filter(m -> "gpt2".equals(m.get("id"))).findFirst().orElseThrow();
+        assertEquals("DEPLOYED", gpt2.get("state"));
+        assertEquals("llm", gpt2.get("paradigm"));
+        Map<String, Object> broken = models.stream().filter(m -> "broken".equals(m.get("id"))).findFirst().orElseThrow();
+        assertEquals("FAILED", broken.get("state"));
+        assertTrue(broken.get("reason").toString(), broken.get("reason").toString().startsWith("malformed genai_config.json"));
+
+        Run table = Distribution.run(home, "models");
+        assertEquals(0, table.exit());
+        assertTrue(table.out(), table.out().lines().anyMatch(l -> l.startsWith("broken") && l.contains("FAILED") && l.contains("malformed")));
+    }
+
+    @Test
+    public void badInputExitsTwoWithOneClearLine() throws Exception {
+        Run unknownOption = Distribution.run(home, "models", "--no-such-option");
+        assertEquals(2, unknownOption.exit());
+        assertEquals(unknownOption.err(), 1, unknownOption.err().lines().count());
+        assertTrue(unknownOption.err(), unknownOption.err().startsWith("triptych: Unknown option: '--no-such-option'"));
+
+        Run badHome = Distribution.run(home, "backends", "--home", "/no/such/folder");
+        assertEquals(2, badHome.exit());
+        assertEquals("triptych: not a Triptych home (no bundles/ folder): /no/such/folder\n", badHome.err());
+
+        Run noCommand = Distribution.run(home);
+        assertEquals(2, noCommand.exit());
+        assertTrue(noCommand.err(), noCommand.err().startsWith("triptych: missing command"));
+    }
+
+    @Test
+    public void versionAndHelpExitZero() throws Exception {
+        Run v = Distribution.run(home, "--version");
+        assertEquals(0, v.exit());
+        assertTrue(v.out(), v.out().startsWith("triptych " + System.getProperty("triptych.version", "")));
+        Run h = Distribution.run(home, "models", "--help");
+        assertEquals(0, h.exit());
+        assertTrue(h.out(), h.out().contains("--json"));
+    }
+
+    @Test
+    public void serveDeploysADroppedFolderWithinTwoSecondsAndStopsOnSigterm() throws Exception {
+        long storageBefore = Distribution.felixStorageFolders();
+        Process serve = Distribution.command(home, "serve").start();
+        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        pump(serve.getInputStream(), lines);
+        pump(serve.getErrorStream(), lines);
+        try {
+            assertTrue("serve did not announce itself", awaitLine(lines, "triptych serving from", 60_000) >= 0);
+            long dropped = System.nanoTime();
+            Distribution.copyFixture(home.resolve("deploy/models/dropped"));
+            long waited = awaitLine(lines, "deployed model dropped", 5_000);
+            assertTrue("model not deployed", waited >= 0);
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - dropped);
+            assertTrue("deployed after " + millis + " ms", millis < 2000);
+
+            serve.destroy(); // SIGTERM
+            assertTrue("serve did not stop within 20 s of SIGTERM", serve.waitFor(20, TimeUnit.SECONDS));
+        } finally {
+            serve.destroyForcibly();
+        }
+        assertEquals("framework storage left behind", storageBefore, Distribution.felixStorageFolders());
+    }
+
+    private static void pump(java.io.InputStream in, BlockingQueue<String> into) {
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    into.add(line);
+                }
+            } catch (java.io.IOException ignored) {
+                // the process ended
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Waits for a line containing {@code text}; returns the milliseconds waited, or -1. */
+    private static long awaitLine(BlockingQueue<String> lines, String text, long timeoutMillis) throws InterruptedException {
+        long start = System.currentTimeMillis();
+        long end = start + timeoutMillis;
+        while (System.currentTimeMillis() < end) {
+            String line = lines.poll(end - System.currentTimeMillis(), TimeUnit.MILLISECONDS);
+            if (line != null && line.contains(text)) {
+                return System.currentTimeMillis() - start;
+            }
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,92 @@
+package io.triptych.itests;
+
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/** The assembled distribution: fresh copies of it as Triptych homes, and its command line run as a user would. */
+final class Distribution {
+    static final Path DIST = Path.of(System.getProperty("triptych.dist"));
+    static final Path GPT2 = Path.of(System.getProperty("triptych.fixtures"), "tiny-random-gpt2-fp32");
+
+    /** What a command printed and returned. */
+    record Run(int exit, String out, String err) {
+    }
+
+    private Distribution() {
+    }
+
+    /** A private copy of the distribution, so that tests can change deploy/ and conf/. */
+    static Path freshHome() throws IOException {
+        assertTrue("distribution not built: " + DIST, Files.isRegularFile(DIST.resolve("bin/triptych")));
+        Path home = Files.createTempDirectory("triptych-home");
+        try (Stream<Path> files = Files.walk(DIST)) {
+            for (Path src : (Iterable<Path>) files::iterator) {
+                Path dst = home.resolve(DIST.relativize(src).toString());
+                if (Files.isDirectory(src)) {
+                    Files.createDirectories(dst);
+                } else {
+                    Files.copy(src, dst, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+        return home;
+    }
+
+    /** Copies the fixture model into {@code target}, appearing at once (as a finished copy would). */
+    static Path copyFixture(Path target) throws IOException {
+        assertTrue("fixture missing: " + GPT2, Files.isDirectory(GPT2));
+        Path tmp = Files.createDirectories(target.resolveSibling("." + target.getFileName()));
+        for (String f : new String[] {"genai_config.json", "past.onnx", "tokenizer.json"}) {
+            Files.copy(GPT2.resolve(f), tmp.resolve(f));
+        }
+        return Files.move(tmp, target);
+    }
+
+    static ProcessBuilder command(Path home, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(home.resolve("bin/triptych").toString());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        return pb;
+    }
+
+    static Run run(Path home, String... args) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("triptych-out", ".txt");
+        Path err = Files.createTempFile("triptych-err", ".txt");
+        Process p = command(home, args).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("triptych " + String.join(" ", args) + " did not finish in 120 s");
+        }
+        Run r = new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        Files.delete(out);
+        Files.delete(err);
+        return r;
+    }
+
+    /** The framework storage folders the hosts of this machine have left in the temp folder. */
+    static long felixStorageFolders() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("triptych-felix")).count();
+        }
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (Files.exists(root)) {
+            try (Stream<Path> files = Files.walk(root)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+}
