@@ -37,10 +37,18 @@ final class LogServiceBridge extends ServiceTracker<LogReaderService, LogReaderS
         Logger log = LoggerFactory.getLogger(entry.getLoggerName() == null ? "osgi" : entry.getLoggerName());
         String bundle = entry.getBundle() == null ? "" : "[" + entry.getBundle().getSymbolicName() + "] ";
         String msg = bundle + entry.getMessage();
+        // The log service records every bundle and service event at INFO ("Events.*"); that is debug detail.
+        boolean event = log.getName().startsWith("Events.");
         switch (entry.getLogLevel()) {
             case AUDIT, ERROR -> log.error(msg, entry.getException());
             case WARN -> log.warn(msg, entry.getException());
-            case INFO -> log.info(msg, entry.getException());
+            case INFO -> {
+                if (event) {
+                    log.debug(msg, entry.getException());
+                } else {
+                    log.info(msg, entry.getException());
+                }
+            }
             default -> log.debug(msg, entry.getException());
         }
     }
