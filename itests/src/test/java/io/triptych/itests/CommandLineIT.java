@@ -88,6 +88,29 @@ public class CommandLineIT {
     }
 
     @Test
+    public void generateFromAModelFolderGivesOrtGenAisPublishedTokens() throws Exception {
+        Path model = Distribution.copyFixture(Files.createTempDirectory("triptych-model").resolve("gpt2"));
+        Run r = Distribution.run(home, "generate", "--model", model.toString(), "--input-ids", "0,0,0,52;0,0,195,731",
+                "--max-length", "10", "--json");
+        assertEquals(r.err(), 0, r.exit());
+        Map<String, Object> result = new Gson().fromJson(r.out(), new TypeToken<Map<String, Object>>() { }.getType());
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> sequences = (List<Map<String, Object>>) result.get("sequences");
+        assertEquals(List.of(0.0, 0.0, 0.0, 52.0, 204.0, 204.0, 204.0, 204.0, 204.0, 204.0), sequences.get(0).get("tokens"));
+        assertEquals(List.of(0.0, 0.0, 195.0, 731.0, 731.0, 114.0, 114.0, 114.0, 114.0, 114.0), sequences.get(1).get("tokens"));
+        assertEquals("ort-cpu", result.get("backend"));
+
+        Run outOfVocabulary = Distribution.run(home, "generate", "--model", model.toString(), "Hello world");
+        assertEquals(2, outOfVocabulary.exit());
+        assertEquals("triptych: token id 15496 in prompt 0 is outside the model's vocabulary of 1000 (valid ids: 0..999)\n",
+                outOfVocabulary.err());
+        Run badBeams = Distribution.run(home, "generate", "--model", model.toString(), "--input-ids", "0,52", "--num-beams", "0");
+        assertEquals(2, badBeams.exit());
+        assertEquals(badBeams.err(), 1, badBeams.err().lines().count());
+        Distribution.deleteTree(model.getParent());
+    }
+
+    @Test
     public void versionAndHelpExitZero() throws Exception {
         Run v = Distribution.run(home, "--version");
         assertEquals(0, v.exit());
@@ -99,7 +122,7 @@ public class CommandLineIT {
 
     @Test
     public void serveDeploysADroppedFolderWithinTwoSecondsAndStopsOnSigterm() throws Exception {
-        long storageBefore = Distribution.felixStorageFolders();
+        var storageBefore = Distribution.felixStorageFolders();
         Process serve = Distribution.command(home, "serve").start();
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         pump(serve.getInputStream(), lines);
@@ -113,12 +136,18 @@ public class CommandLineIT {
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - dropped);
             assertTrue("deployed after " + millis + " ms", millis < 2000);
 
+            // Bundles dropped into deploy/ are installed; a model bundle's model comes and goes with it.
+            Path jar = Files.copy(Distribution.modelBundle("io.triptych.itest.jarred", "models/jarred"), home.resolve("deploy/jarred.jar"));
+            assertTrue("model bundle dropped into deploy/ not deployed", awaitLine(lines, "deployed model jarred", 5_000) >= 0);
+            Files.delete(jar);
+            assertTrue("model bundle removed from deploy/ not withdrawn", awaitLine(lines, "withdrew model jarred", 5_000) >= 0);
+
             serve.destroy(); // SIGTERM
             assertTrue("serve did not stop within 20 s of SIGTERM", serve.waitFor(20, TimeUnit.SECONDS));
         } finally {
             serve.destroyForcibly();
         }
-        assertEquals("framework storage left behind", storageBefore, Distribution.felixStorageFolders());
+        assertEquals("framework storage left behind", java.util.Set.of(), Distribution.leftBehind(storageBefore));
     }
 
     private static void pump(java.io.InputStream in, BlockingQueue<String> into) {

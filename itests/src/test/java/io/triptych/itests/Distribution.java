@@ -3,6 +3,7 @@ package io.triptych.itests;
 import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
 import java.util.stream.Stream;
 
 /** The assembled distribution: fresh copies of it as Triptych homes, and its command line run as a user would. */
@@ -52,6 +57,26 @@ final class Distribution {
         return Files.move(tmp, target);
     }
 
+    /** A model bundle jar holding the fixture in {@code folder}, named by its Triptych-Model header. */
+    static Path modelBundle(String bsn, String folder) throws IOException {
+        Path jar = Files.createTempFile("model-bundle", ".jar");
+        Manifest mf = new Manifest();
+        Attributes a = mf.getMainAttributes();
+        a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        a.putValue("Bundle-ManifestVersion", "2");
+        a.putValue("Bundle-SymbolicName", bsn);
+        a.putValue("Bundle-Version", "1.0.0");
+        a.putValue(io.triptych.api.model.ModelRegistry.MODEL_HEADER, folder);
+        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, mf)) {
+            for (String f : new String[] {"genai_config.json", "past.onnx", "tokenizer.json"}) {
+                j.putNextEntry(new JarEntry(folder + "/" + f));
+                j.write(Files.readAllBytes(GPT2.resolve(f)));
+                j.closeEntry();
+            }
+        }
+        return jar;
+    }
+
     static ProcessBuilder command(Path home, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(home.resolve("bin/triptych").toString());
@@ -75,11 +100,18 @@ final class Distribution {
         return r;
     }
 
-    /** The framework storage folders the hosts of this machine have left in the temp folder. */
-    static long felixStorageFolders() throws IOException {
+    /** The framework storage folders of hosts on this machine, in the temp folder. */
+    static java.util.Set<Path> felixStorageFolders() throws IOException {
         try (Stream<Path> s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
-            return s.filter(p -> p.getFileName().toString().startsWith("triptych-felix")).count();
+            return s.filter(p -> p.getFileName().toString().startsWith("triptych-felix")).collect(java.util.stream.Collectors.toSet());
         }
+    }
+
+    /** The storage folders that appeared since {@code before} and are still there. */
+    static java.util.Set<Path> leftBehind(java.util.Set<Path> before) throws IOException {
+        java.util.Set<Path> now = felixStorageFolders();
+        now.removeAll(before);
+        return now;
     }
 
     static void deleteTree(Path root) throws IOException {

@@ -14,7 +14,6 @@ import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,10 +22,6 @@ import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
-import java.util.jar.Attributes;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.jar.Manifest;
 import java.util.stream.Stream;
 
 import javax.inject.Inject;
@@ -46,6 +41,10 @@ import org.osgi.util.tracker.ServiceTracker;
 
 import io.triptych.api.backend.CompiledModel;
 import io.triptych.api.backend.ComputeBackend;
+import io.triptych.api.generator.GenerationRequest;
+import io.triptych.api.generator.GenerationResult;
+import io.triptych.api.generator.Generator;
+import io.triptych.api.generator.SearchOptions;
 import io.triptych.api.model.ModelDescriptor;
 import io.triptych.api.model.ModelRegistry;
 import io.triptych.api.model.ModelState;
@@ -150,7 +149,7 @@ public class HostContainerIT {
 
     @Test
     public void modelBundleModelsComeAndGoWithTheBundle() throws Exception {
-        Path jar = modelBundle("io.triptych.itest.model", "models/bundled-gpt2");
+        Path jar = Distribution.modelBundle("io.triptych.itest.model", "models/bundled-gpt2");
         Bundle b = context.installBundle(jar.toUri().toString());
         try {
             assertNull(awaitModel("bundled-gpt2", 200));
@@ -169,6 +168,19 @@ public class HostContainerIT {
             b.uninstall();
         }
         assertTrue(awaitNoModel("bundled-gpt2", 2000));
+    }
+
+    @Test
+    public void generatorServiceServesADeployedModelWithItsBackendAsAProperty() throws Exception {
+        ModelDescriptor d = awaitAnyFixtureModel(awaitBackend());
+        ServiceReference<Generator> ref = awaitGenerator(d.id(), 5000);
+        assertNotNull("no Generator service for " + d.id(), ref);
+        assertEquals("ort-cpu", ref.getProperty(ComputeBackend.PROPERTY_ID));
+        assertEquals("llm", ref.getProperty(ModelDescriptor.PROPERTY_PARADIGM));
+        GenerationResult r = context.getService(ref).generate(GenerationRequest.ofTokens(
+                List.of(new int[] {0, 0, 0, 52}, new int[] {0, 0, 195, 731}), SearchOptions.builder().maxLength(10).build()));
+        assertArrayEquals(new int[] {0, 0, 0, 52, 204, 204, 204, 204, 204, 204}, r.sequences().get(0).tokens());
+        assertArrayEquals(new int[] {0, 0, 195, 731, 731, 114, 114, 114, 114, 114}, r.sequences().get(1).tokens());
     }
 
     @Test
@@ -266,6 +278,18 @@ public class HostContainerIT {
         }
     }
 
+    private ServiceReference<Generator> awaitGenerator(String id, long millis) throws Exception {
+        long end = System.currentTimeMillis() + millis;
+        do {
+            var refs = context.getServiceReferences(Generator.class, "(model.id=" + id + ")");
+            if (!refs.isEmpty()) {
+                return refs.iterator().next();
+            }
+            Thread.sleep(20);
+        } while (System.currentTimeMillis() < end);
+        return null;
+    }
+
     private ServiceReference<ModelDescriptor> awaitModel(String id, long millis) throws Exception {
         long end = System.currentTimeMillis() + millis;
         do {
@@ -304,25 +328,6 @@ public class HostContainerIT {
         }
         // Appear at once, as a finished copy would.
         return Files.move(tmp, target);
-    }
-
-    private static Path modelBundle(String bsn, String folder) throws IOException {
-        Path jar = Files.createTempFile("model-bundle", ".jar");
-        Manifest mf = new Manifest();
-        Attributes a = mf.getMainAttributes();
-        a.put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        a.putValue("Bundle-ManifestVersion", "2");
-        a.putValue("Bundle-SymbolicName", bsn);
-        a.putValue("Bundle-Version", "1.0.0");
-        a.putValue(ModelRegistry.MODEL_HEADER, folder);
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, mf)) {
-            for (String f : new String[] {"genai_config.json", "past.onnx", "tokenizer.json"}) {
-                j.putNextEntry(new JarEntry(folder + "/" + f));
-                j.write(Files.readAllBytes(GPT2.resolve(f)));
-                j.closeEntry();
-            }
-        }
-        return jar;
     }
 
     private static void deleteTree(Path root) throws IOException {

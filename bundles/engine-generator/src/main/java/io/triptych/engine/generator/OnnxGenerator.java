@@ -1,0 +1,215 @@
+package io.triptych.engine.generator;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import io.triptych.api.BackendUnavailableException;
+import io.triptych.api.InvalidRequestException;
+import io.triptych.api.backend.CompiledModel;
+import io.triptych.api.generator.GenerationRequest;
+import io.triptych.api.generator.GenerationResult;
+import io.triptych.api.generator.Generator;
+import io.triptych.api.generator.SearchOptions;
+import io.triptych.api.generator.TokenListener;
+import io.triptych.api.model.ModelDescriptor;
+import io.triptych.tokenizers.HfTokenizer;
+
+/**
+ * The {@link Generator} of one deployed LLM: its configuration, decoder layout and tokenizer,
+ * and the {@link BackendBinding} its requests run on. Requests run concurrently; {@link #close()}
+ * waits for those in flight.
+ */
+final class OnnxGenerator implements Generator, AutoCloseable {
+    static final String TOKENIZER_FILE = "tokenizer.json";
+    private static final int MAX_BATCH = 256;
+
+    private final ModelDescriptor model;
+    private final LlmConfig config;
+    private final DecoderLayout layout;
+    /** {@code null} for a model folder without {@code tokenizer.json}: it takes token ids only. */
+    private final HfTokenizer tokenizer;
+    private final BackendBinding binding = new BackendBinding();
+    private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    /**
+     * Reads the model's configuration, decoder signature and tokenizer.
+     *
+     * @throws io.triptych.api.ModelLoadException if they are missing or malformed
+     */
+    OnnxGenerator(ModelDescriptor model) {
+        this.model = model;
+        this.config = LlmConfig.read(model);
+        this.layout = new DecoderLayout(config);
+        Path tokenizerFile = model.folder().resolve(TOKENIZER_FILE);
+        this.tokenizer = Files.exists(tokenizerFile) ? HfTokenizer.load(tokenizerFile) : null;
+    }
+
+    /** The decoder graph, for backends to compile. */
+    LlmConfig config() {
+        return config;
+    }
+
+    /** Makes new requests run on {@code compiled}; requests in flight finish on their own. */
+    void bind(CompiledModel compiled) {
+        binding.bind(compiled);
+    }
+
+    /** No backend can run the model now; requests fail with {@code reason} until the next {@link #bind}. */
+    void unbind(String reason) {
+        binding.unbind(reason);
+    }
+
+    @Override
+    public ModelDescriptor model() {
+        return model;
+    }
+
+    /** The backend new requests run on, or {@code null} while none can run the model. */
+    @Override
+    public String backendId() {
+        return binding.backendId();
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public int[] encode(String text) {
+        return withOpen(() -> requireTokenizer().encode(text));
+    }
+
+    @Override
+    public String decode(int[] tokens) {
+        return withOpen(() -> requireTokenizer().decode(tokens, true));
+    }
+
+    @Override
+    public GenerationResult generate(GenerationRequest request, TokenListener listener) {
+        return withOpen(() -> {
+            SearchOptions search = resolve(request.search());
+            List<int[]> prompts = prompts(request);
+            int maxLength = validate(request, search, prompts);
+            try (BackendBinding.Lease lease = binding.acquire()) {
+                return new GenerationLoop(config, layout, tokenizer, request, search, prompts, maxLength, listener).run(lease.model());
+            }
+        });
+    }
+
+    /** Waits for requests in flight, then frees the compiled model and the tokenizer. */
+    @Override
+    public void close() {
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            binding.unbind("model " + model.id() + " was withdrawn");
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    private <T> T withOpen(java.util.function.Supplier<T> work) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed) {
+                throw new BackendUnavailableException("model " + model.id() + " was withdrawn");
+            }
+            return work.get();
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private HfTokenizer requireTokenizer() {
+        if (tokenizer == null) {
+            throw new InvalidRequestException("model " + model.id() + " has no " + TOKENIZER_FILE + ": give token ids, not text");
+        }
+        return tokenizer;
+    }
+
+    /** The request's options over the model's defaults: an option left at ORT GenAI's default takes the model's. */
+    SearchOptions resolve(SearchOptions requested) {
+        SearchOptions m = config.searchDefaults();
+        if (requested == null) {
+            return m;
+        }
+        SearchOptions d = SearchOptions.DEFAULTS;
+        SearchOptions r = requested;
+        return new SearchOptions(
+                r.maxLength() != d.maxLength() ? r.maxLength() : m.maxLength(),
+                r.minLength() != d.minLength() ? r.minLength() : m.minLength(),
+                r.doSample() != d.doSample() ? r.doSample() : m.doSample(),
+                r.topK() != d.topK() ? r.topK() : m.topK(),
+                r.topP() != d.topP() ? r.topP() : m.topP(),
+                r.temperature() != d.temperature() ? r.temperature() : m.temperature(),
+                r.repetitionPenalty() != d.repetitionPenalty() ? r.repetitionPenalty() : m.repetitionPenalty(),
+                r.noRepeatNgramSize() != d.noRepeatNgramSize() ? r.noRepeatNgramSize() : m.noRepeatNgramSize(),
+                r.numBeams() != d.numBeams() ? r.numBeams() : m.numBeams(),
+                r.numReturnSequences() != d.numReturnSequences() ? r.numReturnSequences() : m.numReturnSequences(),
+                r.lengthPenalty() != d.lengthPenalty() ? r.lengthPenalty() : m.lengthPenalty(),
+                r.earlyStopping() != d.earlyStopping() ? r.earlyStopping() : m.earlyStopping(),
+                r.randomSeed() != d.randomSeed() ? r.randomSeed() : m.randomSeed());
+    }
+
+    private List<int[]> prompts(GenerationRequest request) {
+        if (request.inputIds().isEmpty()) {
+            List<int[]> rows = new ArrayList<>();
+            for (String prompt : request.prompts()) {
+                rows.add(requireTokenizer().encode(prompt));
+            }
+            return rows;
+        }
+        return request.inputIds();
+    }
+
+    /** Checks the request as ORT GenAI does; returns the effective max length. */
+    private int validate(GenerationRequest request, SearchOptions s, List<int[]> prompts) {
+        int batch = prompts.size();
+        check(batch >= 1 && batch <= MAX_BATCH, "batch_size must be in 1.." + MAX_BATCH + ", got " + batch);
+        check(s.numBeams() >= 1 && s.numBeams() <= MAX_BATCH, "num_beams must be in 1.." + MAX_BATCH + ", got " + s.numBeams());
+        check(s.numReturnSequences() >= 1 && s.numReturnSequences() <= s.numBeams(),
+                "num_return_sequences must be in 1..num_beams (" + s.numBeams() + "), got " + s.numReturnSequences());
+        check(s.topK() >= 0 && s.topK() <= config.vocabSize(), "top_k must be in 0..vocab_size (" + config.vocabSize() + "), got " + s.topK());
+        check(s.topP() >= 0f && s.topP() <= 1f, "top_p must be in [0, 1], got " + s.topP());
+        check(s.temperature() > 0f, "temperature must be > 0, got " + s.temperature());
+        check(s.repetitionPenalty() > 0f, "repetition_penalty must be > 0, got " + s.repetitionPenalty());
+        check(s.minLength() >= 0, "min_length must be ≥ 0, got " + s.minLength());
+        check(s.noRepeatNgramSize() >= 0, "no_repeat_ngram_size must be ≥ 0, got " + s.noRepeatNgramSize());
+        check(!(s.doSample() && s.numBeams() > 1), "do_sample cannot be combined with beam search (num_beams " + s.numBeams() + ")");
+        check(s.maxLength() >= 0, "max_length must be ≥ 0, got " + s.maxLength());
+        int context = config.contextLength();
+        int maxLength = s.maxLength() == 0 ? context : s.maxLength();
+        check(maxLength > 0, "model " + model.id() + " declares no context length: give max_length");
+        check(context == 0 || maxLength <= context, "max_length " + maxLength + " exceeds the model's context length " + context);
+        check(request.stopStrings().isEmpty() || tokenizer != null, "stop strings need a tokenizer; model " + model.id() + " has no " + TOKENIZER_FILE);
+        for (int r = 0; r < batch; r++) {
+            int[] p = prompts.get(r);
+            check(p.length > 0, "prompt " + r + " is empty");
+            check(p.length < maxLength, "prompt " + r + " has " + p.length + " tokens; it must be shorter than max_length " + maxLength
+                    + (context > 0 ? " (context length " + context + ")" : ""));
+            for (int id : p) {
+                check(id >= 0 && id < config.vocabSize(), "token id " + id + " in prompt " + r + " is outside the model's vocabulary of "
+                        + config.vocabSize() + " (valid ids: 0.." + (config.vocabSize() - 1) + ")");
+            }
+        }
+        return maxLength;
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new InvalidRequestException(message);
+        }
+    }
+}
