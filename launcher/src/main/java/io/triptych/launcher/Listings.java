@@ -39,10 +39,28 @@ public final class Listings {
                             "operators", p.operators().size()));
                 }
                 row.put("parts", parts);
+                servingBackend(host, d.id(), row);
             }
             rows.add(row);
         }
         return rows;
+    }
+
+    /** The backend an engine serves the model on, and why it passed more preferred ones over. */
+    private static void servingBackend(TriptychHost host, String modelId, Map<String, Object> row) {
+        try {
+            var refs = host.bundleContext().getServiceReferences((String) null, "(&(" + ModelDescriptor.PROPERTY_ID + "=" + modelId
+                    + ")(!(objectClass=" + ModelDescriptor.class.getName() + ")))");
+            if (refs == null) {
+                row.put("backend", null);
+                row.put("backend_note", "no engine serves this model");
+                return;
+            }
+            row.put("backend", refs[0].getProperty(ComputeBackend.PROPERTY_ID));
+            row.put("backend_note", refs[0].getProperty("backend.note"));
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            row.put("backend_note", "model id " + modelId + " cannot be looked up: " + e.getMessage());
+        }
     }
 
     /** One row per backend, available or not. */
@@ -111,12 +129,13 @@ public final class Listings {
         List<Map<String, Object>> rows = models(host);
         String home = host.home() == null ? null : host.home() + java.io.File.separator;
         for (Map<String, Object> row : rows) {
-            row.put("detail", row.containsKey("reason") ? row.get("reason") : row.get("parts"));
+            row.put("detail", row.containsKey("reason") ? row.get("reason")
+                    : cell(row, "parts") + (row.get("backend_note") == null ? "" : " (" + row.get("backend_note") + ")"));
             if (home != null) {
                 row.put("origin", row.get("origin").toString().replace(home, ""));
             }
         }
-        return table(rows, List.of("id", "paradigm", "state", "origin", "detail"));
+        return table(rows, List.of("id", "paradigm", "state", "backend", "origin", "detail"));
     }
 
     /** The backends table: the detail column holds the device, or why the backend is unavailable. */

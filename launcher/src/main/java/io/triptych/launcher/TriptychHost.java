@@ -60,12 +60,16 @@ import io.triptych.api.model.ModelRegistry;
 public final class TriptychHost implements AutoCloseable {
     /** Framework property holding the host's home folder. */
     public static final String HOME_PROPERTY = "triptych.home";
+    /** Config Admin PID of the engines' backend preferences: {@code order} (backend ids) and {@code pins} ({@code model=backend}). */
+    public static final String BACKENDS_PID = "io.triptych.backends";
 
     private static final Logger LOG = LoggerFactory.getLogger(TriptychHost.class);
     /** Started first, so that configurations exist before any component reads them. */
     private static final String CONFIG_ADMIN = "org.apache.felix.configadmin";
     /** Started before everything else but Config Admin, so that every log entry reaches SLF4J. */
     private static final String LOG_SERVICE = "org.apache.felix.log";
+    /** Watches conf/ and deploy/; started only for hosts that watch. */
+    private static final String FILE_INSTALL = "org.apache.felix.fileinstall";
     /** Started after the bundles whose components it activates, so activation happens before start() returns. */
     private static final List<String> STARTED_LAST = List.of("org.apache.felix.scr", "org.apache.felix.fileinstall",
             "org.apache.felix.gogo.runtime", "org.apache.felix.gogo.command", "org.apache.felix.gogo.shell");
@@ -73,11 +77,15 @@ public final class TriptychHost implements AutoCloseable {
     private final Framework framework;
     private final Path storage;
     private final Path home;
+    private final boolean watch;
+    private final Map<String, Map<String, Object>> configurations;
 
-    private TriptychHost(Framework framework, Path storage, Path home) {
+    private TriptychHost(Framework framework, Path storage, Path home, boolean watch, Map<String, Map<String, Object>> configurations) {
         this.framework = framework;
         this.storage = storage;
         this.home = home;
+        this.watch = watch;
+        this.configurations = configurations;
     }
 
     /** A builder for a host. */
@@ -179,6 +187,34 @@ public final class TriptychHost implements AutoCloseable {
         }
     }
 
+    /**
+     * The backend preferences now configured ({@code order} and {@code pins} as String arrays;
+     * a {@code .cfg} file's comma-separated values are split), ready to change and pass to
+     * {@link #configure(String, Map)} with {@link #BACKENDS_PID}.
+     */
+    public Map<String, Object> backendPreferences() {
+        ConfigurationAdmin admin = service(ConfigurationAdmin.class, null, Duration.ofSeconds(10));
+        Map<String, Object> out = new LinkedHashMap<>();
+        try {
+            Dictionary<String, Object> props = admin.getConfiguration(BACKENDS_PID, "?").getProperties();
+            for (String key : new String[] {"order", "pins"}) {
+                Object v = props == null ? null : props.get(key);
+                List<String> items = new ArrayList<>();
+                for (Object o : v instanceof String[] a ? a : v == null ? new String[0] : new String[] {v.toString()}) {
+                    for (String item : o.toString().split(",")) {
+                        if (!item.isBlank()) {
+                            items.add(item.trim());
+                        }
+                    }
+                }
+                out.put(key, items.toArray(String[]::new));
+            }
+        } catch (IOException e) {
+            throw new TriptychException("cannot read configuration " + BACKENDS_PID + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
     /** Blocks until the framework has stopped (e.g. {@code stop 0} in the shell, or {@link #close()}). */
     public void awaitStop() throws InterruptedException {
         framework.waitForStop(0);
@@ -218,7 +254,9 @@ public final class TriptychHost implements AutoCloseable {
         private Path home;
         private final List<Path> bundles = new ArrayList<>();
         private final Map<String, String> properties = new LinkedHashMap<>();
+        private final Map<String, Map<String, Object>> configurations = new LinkedHashMap<>();
         private boolean interactiveShell;
+        private boolean watch;
 
         private Builder() {
         }
@@ -258,6 +296,28 @@ public final class TriptychHost implements AutoCloseable {
         /** Sets a framework property (overrides {@code conf/framework.properties}). */
         public Builder property(String key, String value) {
             properties.put(key, value);
+            return this;
+        }
+
+        /**
+         * Sets a Config Admin configuration before any component starts, over {@code conf/<pid>.cfg}
+         * (e.g. {@code configuration("io.triptych.backends", Map.of("order", new String[] {"opencl"}))}).
+         */
+        public Builder configuration(String pid, Map<String, Object> values) {
+            configurations.merge(pid, new LinkedHashMap<>(values), (a, b) -> {
+                a.putAll(b);
+                return a;
+            });
+            return this;
+        }
+
+        /**
+         * Whether {@code conf/} and {@code deploy/} are watched for changes while the host runs (a
+         * long-lived host wants that). Without it, {@code deploy/*.jar} are installed once at start
+         * and the configurations given here stay as given.
+         */
+        public Builder watch(boolean watchFolders) {
+            this.watch = watchFolders;
             return this;
         }
 
@@ -302,6 +362,9 @@ public final class TriptychHost implements AutoCloseable {
                 }
                 jars.addAll(jarsIn(home.resolve("bundles")));
                 jars.addAll(jarsIn(home.resolve("models")));
+                if (!watch) {
+                    jars.addAll(jarsIn(home.resolve("deploy")));
+                }
             }
             jars.addAll(bundles);
             config.putAll(properties);
@@ -311,7 +374,7 @@ public final class TriptychHost implements AutoCloseable {
             Framework framework = ServiceLoader.load(FrameworkFactory.class).findFirst()
                     .orElseThrow(() -> new TriptychException("no OSGi framework on the class path"))
                     .newFramework(stringly);
-            TriptychHost host = new TriptychHost(framework, storage, home);
+            TriptychHost host = new TriptychHost(framework, storage, home, watch, configurations);
             try {
                 framework.init();
                 framework.start();
@@ -341,7 +404,7 @@ public final class TriptychHost implements AutoCloseable {
         }
         installed.sort(Comparator.comparingInt(TriptychHost::startOrder));
         for (Bundle b : installed) {
-            if (b.getHeaders().get(Constants.FRAGMENT_HOST) != null) {
+            if (b.getHeaders().get(Constants.FRAGMENT_HOST) != null || (!watch && FILE_INSTALL.equals(b.getSymbolicName()))) {
                 continue;
             }
             try {
@@ -366,18 +429,24 @@ public final class TriptychHost implements AutoCloseable {
         return last < 0 ? 0 : 1 + last;
     }
 
-    /** Loads {@code conf/*.cfg} as FileInstall would, before any component starts. */
+    /** Loads {@code conf/*.cfg} as FileInstall would, then the builder's configurations, before any component starts. */
     private void applyConfigurations() {
-        if (home == null) {
-            return;
+        Map<String, Dictionary<String, Object>> all = new LinkedHashMap<>();
+        if (home != null) {
+            for (Path cfg : ConfigFiles.singletonConfigs(home.resolve("conf"))) {
+                all.put(ConfigFiles.pid(cfg), ConfigFiles.dictionary(cfg, k -> k.equals(HOME_PROPERTY) ? home.toString() : bundleContext().getProperty(k)));
+            }
         }
-        for (Path cfg : ConfigFiles.singletonConfigs(home.resolve("conf"))) {
-            Dictionary<String, Object> props = ConfigFiles.dictionary(cfg, k -> k.equals(HOME_PROPERTY) ? home.toString() : bundleContext().getProperty(k));
+        configurations.forEach((pid, values) -> {
+            Dictionary<String, Object> d = all.computeIfAbsent(pid, p -> new Hashtable<>());
+            values.forEach(d::put);
+        });
+        ConfigurationAdmin admin = service(ConfigurationAdmin.class, null, Duration.ofSeconds(5));
+        for (Map.Entry<String, Dictionary<String, Object>> e : all.entrySet()) {
             try {
-                ConfigurationAdmin admin = service(ConfigurationAdmin.class, null, Duration.ofSeconds(5));
-                admin.getConfiguration(ConfigFiles.pid(cfg), "?").update(props);
-            } catch (IOException e) {
-                throw new InvalidRequestException("cannot apply configuration " + cfg + ": " + e.getMessage());
+                admin.getConfiguration(e.getKey(), "?").update(e.getValue());
+            } catch (IOException ex) {
+                throw new InvalidRequestException("cannot apply configuration " + e.getKey() + ": " + ex.getMessage());
             }
         }
     }

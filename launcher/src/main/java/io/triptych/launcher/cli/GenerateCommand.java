@@ -19,7 +19,6 @@ import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
 import io.triptych.api.ModelLoadException;
 import io.triptych.api.Paradigm;
-import io.triptych.api.backend.ComputeBackend;
 import io.triptych.api.generator.GeneratedSequence;
 import io.triptych.api.generator.GenerationRequest;
 import io.triptych.api.generator.GenerationResult;
@@ -47,7 +46,7 @@ final class GenerateCommand implements Callable<Integer> {
             description = "A deployed model's id, or a model folder to deploy for this run.")
     String model;
 
-    @Option(names = "--backend", paramLabel = "ID", description = "Require this compute backend (e.g. ort-cpu).")
+    @Option(names = "--backend", paramLabel = "ID", description = "Run on this compute backend (e.g. ort-cpu, opencl); exit 2 with the reason if it cannot run the model.")
     String backend;
 
     @Option(names = "--input-ids", paramLabel = "IDS",
@@ -92,7 +91,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new InvalidRequestException("give a prompt or --input-ids, not both or neither");
         }
         List<int[]> rows = inputIds == null ? List.of() : parseIds(inputIds);
-        try (TriptychHost h = host.builder().start()) {
+        try (TriptychHost h = host.backendPreference(backend).start()) {
             Generator generator = generator(h);
             GenerationRequest request = (rows.isEmpty() ? GenerationRequest.ofPrompts(List.of(prompt), search())
                     : GenerationRequest.ofTokens(rows, search())).withStopStrings(stop);
@@ -138,10 +137,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new BackendUnavailableException("the generator engine does not serve model " + id
                     + " (its configuration or tokenizer could not be read; the log says why)");
         }
-        if (backend != null && !backend.equals(g.backendId())) {
-            throw new BackendUnavailableException("model " + id + " runs on " + (g.backendId() == null ? "no backend" : g.backendId())
-                    + ", not " + backend + " (backends: " + h.backends().stream().map(ComputeBackend::id).collect(Collectors.joining(", ")) + ")");
-        }
+        host.requireBackend(h, Generator.class, id, backend);
         return g;
     }
 

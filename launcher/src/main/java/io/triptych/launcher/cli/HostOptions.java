@@ -3,12 +3,21 @@ package io.triptych.launcher.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.osgi.framework.ServiceReference;
+
+import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
+import io.triptych.api.backend.ComputeBackend;
+import io.triptych.api.model.ModelDescriptor;
 import io.triptych.launcher.TriptychHost;
 import picocli.CommandLine.Option;
 
 /** Options every command that starts a host shares. */
 final class HostOptions {
+
 
     @Option(names = "--home", paramLabel = "DIR",
             description = "Triptych home: bundles/, models/, conf/, deploy/ (default: the installation, or the system property triptych.home).")
@@ -27,5 +36,38 @@ final class HostOptions {
 
     TriptychHost.Builder builder() {
         return TriptychHost.builder().home(home());
+    }
+
+    /** A builder whose backend preferences put {@code backendId} first (when given). */
+    TriptychHost.Builder backendPreference(String backendId) {
+        TriptychHost.Builder b = builder();
+        if (backendId != null) {
+            b.configuration(TriptychHost.BACKENDS_PID, Map.of("order", new String[] {backendId}));
+        }
+        return b;
+    }
+
+    /**
+     * Checks that the model's service runs on {@code backendId} (when given), else fails with
+     * the engine's reason for passing that backend over.
+     */
+    void requireBackend(TriptychHost h, Class<?> serviceType, String modelId, String backendId) {
+        if (backendId == null) {
+            return;
+        }
+        ServiceReference<?> ref;
+        try {
+            var refs = h.bundleContext().getServiceReferences(serviceType.getName(), "(" + ModelDescriptor.PROPERTY_ID + "=" + modelId + ")");
+            ref = refs == null ? null : refs[0];
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new InvalidRequestException("malformed model id " + modelId);
+        }
+        Object running = ref == null ? null : ref.getProperty(ComputeBackend.PROPERTY_ID);
+        if (!backendId.equals(running)) {
+            Object note = ref == null ? null : ref.getProperty("backend.note");
+            throw new BackendUnavailableException("model " + modelId + " cannot run on " + backendId + " (it runs on "
+                    + (running == null ? "no backend" : running) + ")" + (note == null ? ": no backend '" + backendId + "' is registered ("
+                    + h.backends().stream().map(ComputeBackend::id).collect(Collectors.joining(", ")) + ")" : ": " + note));
+        }
     }
 }

@@ -17,7 +17,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        TriptychHost h = host.builder().interactiveShell(System.console() != null).start();
+        TriptychHost h = host.builder().watch(true).interactiveShell(System.console() != null).start();
         Runtime.getRuntime().addShutdownHook(new Thread(h::close, "triptych-shutdown"));
         System.out.println("triptych serving from " + h.home() + ": " + h.models().models().size() + " models, "
                 + h.backends().size() + " backends; watching " + h.home().resolve("deploy") + ". Ctrl-C stops.");

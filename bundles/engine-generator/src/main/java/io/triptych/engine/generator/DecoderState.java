@@ -22,7 +22,7 @@ import io.triptych.api.tensor.TensorSpec;
  */
 final class DecoderState implements AutoCloseable {
     private final DecoderLayout layout;
-    private final CompiledModel model;
+    private CompiledModel model;
     private final Set<String> wanted = new HashSet<>();
     final int rows;
     private int[][] tokens;
@@ -40,7 +40,6 @@ final class DecoderState implements AutoCloseable {
      */
     DecoderState(DecoderLayout layout, CompiledModel model, int[][] prompts, int padTokenId, int capacity) {
         this.layout = layout;
-        this.model = model;
         this.rows = prompts.length;
         this.length = prompts[0].length;
         tokens = new int[rows][capacity];
@@ -58,9 +57,7 @@ final class DecoderState implements AutoCloseable {
         }
         wanted.add(layout.logits);
         wanted.addAll(layout.present);
-        for (TensorSpec spec : layout.past) {
-            past.put(spec.name(), Tensor.allocate(spec.dtype(), cacheShape(0)));
-        }
+        moveTo(model);
     }
 
     int length() {
@@ -116,6 +113,19 @@ final class DecoderState implements AutoCloseable {
             cached = length;
             return lastLogits(logits, step);
         }
+    }
+
+    /**
+     * Continues on another compiled decoder (the backend under the request went away): the cache
+     * is dropped, so the next {@link #run()} feeds every token so far and rebuilds it there.
+     */
+    void moveTo(CompiledModel next) {
+        model = next;
+        closePast();
+        for (TensorSpec spec : layout.past) {
+            past.put(spec.name(), Tensor.allocate(spec.dtype(), cacheShape(0)));
+        }
+        cached = 0;
     }
 
     /** Makes row {@code r} a copy of row {@code sources[r]} (beam search), cache included. */

@@ -1,10 +1,12 @@
 package io.triptych.engine.generator;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.backend.CompiledModel;
 import io.triptych.api.generator.FinishReason;
 import io.triptych.api.generator.GeneratedSequence;
@@ -12,6 +14,7 @@ import io.triptych.api.generator.GenerationRequest;
 import io.triptych.api.generator.GenerationResult;
 import io.triptych.api.generator.SearchOptions;
 import io.triptych.api.generator.TokenListener;
+import io.triptych.engine.support.BackendBinding;
 import io.triptych.tokenizers.HfTokenizer;
 import io.triptych.tokenizers.StreamDecoder;
 
@@ -29,6 +32,11 @@ final class GenerationLoop {
     private final List<int[]> prompts;
     private final int maxLength;
     private final TokenListener listener;
+    /** How long a request whose backend vanished waits for the model to be moved. */
+    private static final Duration MIGRATION_WAIT = Duration.ofSeconds(60);
+
+    private BackendBinding binding;
+    private BackendBinding.Lease lease;
     private long promptNanos;
     private long decodeNanos;
 
@@ -44,7 +52,22 @@ final class GenerationLoop {
         this.listener = listener;
     }
 
-    GenerationResult run(CompiledModel model) {
+    /**
+     * Runs the request on the binding's current parts. If their backend goes away mid-step, the
+     * request moves to the parts the model was moved to and continues from its tokens so far
+     * (the new backend rebuilds the cache from prompt + produced tokens).
+     */
+    GenerationResult run(BackendBinding binding) {
+        this.binding = binding;
+        lease = binding.acquire();
+        try {
+            return run(lease.compiled().part(config.part().name()));
+        } finally {
+            lease.close();
+        }
+    }
+
+    private GenerationResult run(CompiledModel model) {
         int width = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
         int beams = search.numBeams();
         int[][] padded = new int[prompts.size() * beams][];
@@ -58,14 +81,21 @@ final class GenerationLoop {
             List<GeneratedSequence> sequences = beams > 1 ? beamSearch(state) : greedyOrSample(state);
             long promptTokens = prompts.stream().mapToLong(p -> p.length).sum();
             long generated = sequences.stream().mapToLong(s -> s.tokens().length - s.promptLength()).sum();
-            return new GenerationResult(sequences, model.backendId(), promptTokens, generated, promptNanos, decodeNanos);
+            return new GenerationResult(sequences, lease.compiled().backendId(), promptTokens, generated, promptNanos, decodeNanos);
         }
     }
 
     private float[][] step(DecoderState state) {
         request.cancellation().throwIfCancelled();
         long start = System.nanoTime();
-        float[][] logits = state.run();
+        float[][] logits;
+        try {
+            logits = state.run();
+        } catch (BackendUnavailableException gone) {
+            lease = binding.migrate(lease, MIGRATION_WAIT);
+            state.moveTo(lease.compiled().part(config.part().name()));
+            logits = state.run();
+        }
         long elapsed = System.nanoTime() - start;
         if (promptNanos == 0) {
             promptNanos = elapsed;

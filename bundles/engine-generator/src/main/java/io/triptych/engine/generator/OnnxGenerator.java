@@ -9,13 +9,15 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
-import io.triptych.api.backend.CompiledModel;
 import io.triptych.api.generator.GenerationRequest;
 import io.triptych.api.generator.GenerationResult;
 import io.triptych.api.generator.Generator;
 import io.triptych.api.generator.SearchOptions;
 import io.triptych.api.generator.TokenListener;
 import io.triptych.api.model.ModelDescriptor;
+import io.triptych.api.model.ModelPart;
+import io.triptych.engine.support.BackendBinding;
+import io.triptych.engine.support.Served;
 import io.triptych.tokenizers.HfTokenizer;
 
 /**
@@ -23,7 +25,7 @@ import io.triptych.tokenizers.HfTokenizer;
  * and the {@link BackendBinding} its requests run on. Requests run concurrently; {@link #close()}
  * waits for those in flight.
  */
-final class OnnxGenerator implements Generator, AutoCloseable {
+final class OnnxGenerator implements Generator, Served<Generator> {
     static final String TOKENIZER_FILE = "tokenizer.json";
     private static final int MAX_BATCH = 256;
 
@@ -54,14 +56,27 @@ final class OnnxGenerator implements Generator, AutoCloseable {
         return config;
     }
 
-    /** Makes new requests run on {@code compiled}; requests in flight finish on their own. */
-    void bind(CompiledModel compiled) {
-        binding.bind(compiled);
+    @Override
+    public Generator service() {
+        return this;
     }
 
-    /** No backend can run the model now; requests fail with {@code reason} until the next {@link #bind}. */
-    void unbind(String reason) {
-        binding.unbind(reason);
+    @Override
+    public List<ModelPart> parts() {
+        return List.of(config.part());
+    }
+
+    @Override
+    public BackendBinding binding() {
+        return binding;
+    }
+
+    /** One decoder step on a single token: a backend that compiles but cannot run the decoder fails here, before traffic moves. */
+    @Override
+    public void warm(BackendBinding.Compiled compiled) {
+        try (DecoderState state = new DecoderState(layout, compiled.part(config.part().name()), new int[][] {{0}}, config.padTokenId(), 1)) {
+            state.run();
+        }
     }
 
     @Override
@@ -96,9 +111,7 @@ final class OnnxGenerator implements Generator, AutoCloseable {
             SearchOptions search = resolve(request.search());
             List<int[]> prompts = prompts(request);
             int maxLength = validate(request, search, prompts);
-            try (BackendBinding.Lease lease = binding.acquire()) {
-                return new GenerationLoop(config, layout, tokenizer, request, search, prompts, maxLength, listener).run(lease.model());
-            }
+            return new GenerationLoop(config, layout, tokenizer, request, search, prompts, maxLength, listener).run(binding);
         });
     }
 

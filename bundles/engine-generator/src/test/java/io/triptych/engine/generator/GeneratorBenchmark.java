@@ -40,7 +40,7 @@ public final class GeneratorBenchmark {
         }
         OnnxGenerator engine = new OnnxGenerator(ModelDescriptor.deployed(folder.getFileName().toString(), Paradigm.LLM, folder, "bench",
                 Map.of("past.onnx", OnnxModelReader.read(folder.resolve("past.onnx"), "past.onnx"))));
-        engine.bind(new OrtCpuBackend(1, 1, "ALL_OPT", 100).compile(engine.config().part()));
+        OnnxGeneratorTest.bind(engine, new OrtCpuBackend(1, 1, "ALL_OPT", 100).compile(engine.config().part()));
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(1);

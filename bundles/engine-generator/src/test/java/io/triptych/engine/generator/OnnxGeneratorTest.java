@@ -11,22 +11,28 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.Cancellation;
 import io.triptych.api.CancelledException;
 import io.triptych.api.InvalidRequestException;
 import io.triptych.api.Paradigm;
+import io.triptych.api.backend.CompiledModel;
 import io.triptych.api.generator.FinishReason;
 import io.triptych.api.generator.GeneratedSequence;
 import io.triptych.api.generator.GenerationRequest;
 import io.triptych.api.generator.GenerationResult;
 import io.triptych.api.generator.SearchOptions;
 import io.triptych.api.model.ModelDescriptor;
+import io.triptych.api.tensor.Tensor;
+import io.triptych.api.tensor.TensorSpec;
 import io.triptych.backend.ortcpu.OrtCpuBackend;
+import io.triptych.engine.support.BackendBinding;
 import io.triptych.onnx.OnnxModelReader;
 
 /** The engine on ORT GenAI's tiny GPT-2 test model, checked against ORT GenAI's published outputs. */
@@ -38,7 +44,14 @@ class OnnxGeneratorTest {
     @BeforeAll
     static void deploy() {
         generator = tinyGpt2();
-        generator.bind(new OrtCpuBackend(1, 1, "ALL_OPT", 100).compile(generator.config().part()));
+        bind(generator, ORT.compile(generator.config().part()));
+    }
+
+    static final OrtCpuBackend ORT = new OrtCpuBackend(1, 1, "ALL_OPT", 100);
+
+    /** Makes new requests of {@code g} run on {@code compiled}, as the engine does. */
+    static void bind(OnnxGenerator g, CompiledModel compiled) {
+        g.binding().bind(new BackendBinding.Compiled(compiled.backendId(), Map.of(g.config().part().name(), compiled)));
     }
 
     @AfterAll
@@ -210,5 +223,49 @@ class OnnxGeneratorTest {
     private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable call) {
         InvalidRequestException e = assertThrows(InvalidRequestException.class, call);
         assertTrue(e.getMessage().contains(expected), "message '" + e.getMessage() + "' does not contain '" + expected + "'");
+    }
+
+    /** A compiled model whose backend vanishes after a few runs; it moves the model elsewhere first, as the engine would. */
+    static final class Vanishing implements CompiledModel {
+        private final CompiledModel real;
+        private final int runs;
+        private final Runnable onVanish;
+        private int done;
+
+        Vanishing(CompiledModel real, int runs, Runnable onVanish) {
+            this.real = real;
+            this.runs = runs;
+            this.onVanish = onVanish;
+        }
+
+        @Override public String backendId() { return "vanishing"; }
+        @Override public List<TensorSpec> inputs() { return real.inputs(); }
+        @Override public List<TensorSpec> outputs() { return real.outputs(); }
+        @Override public void close() { real.close(); }
+
+        @Override
+        public Map<String, Tensor> run(Map<String, ? extends Tensor> inputs, Set<String> outputNames) {
+            if (++done > runs) {
+                onVanish.run();
+                throw new BackendUnavailableException("device lost");
+            }
+            return real.run(inputs, outputNames);
+        }
+    }
+
+    @Test
+    void aGenerationWhoseBackendVanishesMidwayContinuesElsewhereWithTheSameTokens() {
+        OnnxGenerator g = tinyGpt2();
+        try {
+            var part = g.config().part();
+            bind(g, new Vanishing(ORT.compile(part), 3, () -> bind(g, ORT.compile(part))));
+            GenerationResult r = g.generate(GenerationRequest.ofTokens(List.of(new int[] {0, 0, 0, 52}, new int[] {0, 0, 195, 731}),
+                    SearchOptions.builder().maxLength(10).build()));
+            assertArrayEquals(new int[] {0, 0, 0, 52, 204, 204, 204, 204, 204, 204}, r.sequences().get(0).tokens());
+            assertArrayEquals(new int[] {0, 0, 195, 731, 731, 114, 114, 114, 114, 114}, r.sequences().get(1).tokens());
+            assertEquals("ort-cpu", r.backendId());
+        } finally {
+            g.close();
+        }
     }
 }

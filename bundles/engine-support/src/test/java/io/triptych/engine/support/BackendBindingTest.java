@@ -1,4 +1,4 @@
-package io.triptych.engine.generator;
+package io.triptych.engine.support;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -23,7 +24,7 @@ class BackendBindingTest {
     /** A compiled model that only records whether it was closed. */
     static final class Recording implements CompiledModel {
         final String id;
-        boolean closed;
+        volatile boolean closed;
 
         Recording(String id) {
             this.id = id;
@@ -36,20 +37,24 @@ class BackendBindingTest {
         @Override public void close() { closed = true; }
     }
 
+    static BackendBinding.Compiled compiled(Recording m) {
+        return new BackendBinding.Compiled(m.id, Map.of("model.onnx", m));
+    }
+
     @Test
     void aReplacedModelClosesWhenItsLastRequestEnds() {
         BackendBinding binding = new BackendBinding();
         Recording cpu = new Recording("ort-cpu");
         Recording gpu = new Recording("ort-cuda");
-        binding.bind(cpu);
+        binding.bind(compiled(cpu));
         BackendBinding.Lease inFlight = binding.acquire();
-        binding.bind(gpu);
+        binding.bind(compiled(gpu));
         assertEquals("ort-cuda", binding.backendId());
         assertFalse(cpu.closed, "a request still runs on it");
         try (BackendBinding.Lease next = binding.acquire()) {
-            assertSame(gpu, next.model());
+            assertSame(gpu, next.compiled().part("model.onnx"));
         }
-        assertSame(cpu, inFlight.model());
+        assertSame(cpu, inFlight.compiled().part("model.onnx"));
         inFlight.close();
         assertTrue(cpu.closed);
         assertFalse(gpu.closed);
@@ -59,11 +64,48 @@ class BackendBindingTest {
     void withoutABackendRequestsFailWithTheReason() {
         BackendBinding binding = new BackendBinding();
         Recording cpu = new Recording("ort-cpu");
-        binding.bind(cpu);
+        binding.bind(compiled(cpu));
         binding.unbind("no compute backend can run model m: opencl lacks [com.microsoft:Attention]");
         assertTrue(cpu.closed);
         assertNull(binding.backendId());
         BackendUnavailableException e = assertThrows(BackendUnavailableException.class, binding::acquire);
         assertTrue(e.getMessage().contains("opencl lacks [com.microsoft:Attention]"), e.getMessage());
+    }
+
+    @Test
+    void aRequestWhoseBackendVanishedMigratesOnceTheModelMoves() throws Exception {
+        BackendBinding binding = new BackendBinding();
+        Recording lost = new Recording("opencl");
+        binding.bind(compiled(lost));
+        BackendBinding.Lease lease = binding.acquire();
+        Recording cpu = new Recording("ort-cpu");
+        Thread mover = new Thread(() -> {
+            sleep(100);
+            binding.bind(compiled(cpu));
+        });
+        mover.start();
+        BackendBinding.Lease moved = binding.migrate(lease, Duration.ofSeconds(10));
+        assertSame(cpu, moved.compiled().part("model.onnx"));
+        assertTrue(lost.closed, "the lost parts close once their last request left");
+        moved.close();
+        mover.join();
+    }
+
+    @Test
+    void migrationGivesUpWithTheReasonWhenNothingTakesOver() {
+        BackendBinding binding = new BackendBinding();
+        binding.bind(compiled(new Recording("opencl")));
+        BackendBinding.Lease lease = binding.acquire();
+        binding.unbind("no compute backend can run model m: none is registered");
+        BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> binding.migrate(lease, Duration.ofMillis(50)));
+        assertTrue(e.getMessage().contains("none is registered"), e.getMessage());
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

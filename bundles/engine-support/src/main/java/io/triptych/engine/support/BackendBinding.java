@@ -1,0 +1,158 @@
+package io.triptych.engine.support;
+
+import java.time.Duration;
+import java.util.Map;
+
+import io.triptych.api.BackendUnavailableException;
+import io.triptych.api.TriptychException;
+import io.triptych.api.backend.CompiledModel;
+
+/**
+ * The compiled parts of one model that new requests run on, replaceable at any time: a request
+ * holds a {@link Lease} on the parts it started with, and replaced parts are closed when their
+ * last lease ends (draining). A request whose backend vanished mid-step asks for
+ * {@link #migrate(Lease, Duration)} and continues on whatever the model was moved to.
+ */
+public final class BackendBinding {
+
+    /** The parts of a model compiled on one backend, by {@code ModelPart.name()}. */
+    public record Compiled(String backendId, Map<String, CompiledModel> parts) {
+        public Compiled {
+            parts = Map.copyOf(parts);
+        }
+
+        /** The compiled part; every part of the model is compiled. */
+        public CompiledModel part(String name) {
+            CompiledModel m = parts.get(name);
+            if (m == null) {
+                throw new IllegalStateException("part " + name + " was not compiled on " + backendId);
+            }
+            return m;
+        }
+
+        void close() {
+            parts.values().forEach(CompiledModel::close);
+        }
+    }
+
+    /** A compiled set with the count of requests running on it. */
+    private static final class Bound {
+        final Compiled compiled;
+        int leases;
+        boolean retired;
+
+        Bound(Compiled compiled) {
+            this.compiled = compiled;
+        }
+    }
+
+    /** A request's hold on one compiled set; close it when the request ends. */
+    public final class Lease implements AutoCloseable {
+        private final Bound bound;
+        private boolean released;
+
+        private Lease(Bound bound) {
+            this.bound = bound;
+        }
+
+        /** The compiled parts this request runs on. */
+        public Compiled compiled() {
+            return bound.compiled;
+        }
+
+        @Override
+        public void close() {
+            boolean closeIt;
+            synchronized (BackendBinding.this) {
+                if (released) {
+                    return;
+                }
+                released = true;
+                closeIt = --bound.leases == 0 && bound.retired;
+            }
+            if (closeIt) {
+                bound.compiled.close();
+            }
+        }
+    }
+
+    private Bound current;
+    private String unavailableReason = "no compute backend is registered";
+
+    /**
+     * A lease on the current parts.
+     *
+     * @throws BackendUnavailableException if no backend runs the model, with the reason
+     */
+    public synchronized Lease acquire() {
+        if (current == null) {
+            throw new BackendUnavailableException(unavailableReason);
+        }
+        current.leases++;
+        return new Lease(current);
+    }
+
+    /**
+     * Gives up {@code failed} (its backend went away under a request) and waits until the model
+     * runs on other parts, then leases those.
+     *
+     * @throws BackendUnavailableException if none arrive within {@code wait}
+     */
+    public Lease migrate(Lease failed, Duration wait) {
+        Bound from = failed.bound;
+        failed.close();
+        long deadline = System.nanoTime() + wait.toNanos();
+        synchronized (this) {
+            while (current == null || current == from) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new BackendUnavailableException("backend " + from.compiled.backendId() + " went away and no other took over within "
+                            + wait.toMillis() + " ms" + (current == null ? ": " + unavailableReason : ""));
+                }
+                try {
+                    wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new TriptychException("interrupted while waiting for a backend");
+                }
+            }
+            current.leases++;
+            return new Lease(current);
+        }
+    }
+
+    /** Makes {@code compiled} the parts new requests run on; the previous ones close when drained. */
+    public void bind(Compiled compiled) {
+        replace(new Bound(compiled), null);
+    }
+
+    /** No backend runs the model now; new requests fail with {@code reason}. */
+    public void unbind(String reason) {
+        replace(null, reason);
+    }
+
+    /** The id of the backend new requests run on, or {@code null}. */
+    public synchronized String backendId() {
+        return current == null ? null : current.compiled.backendId();
+    }
+
+    private void replace(Bound next, String reason) {
+        Bound old;
+        synchronized (this) {
+            old = current;
+            current = next;
+            if (reason != null) {
+                unavailableReason = reason;
+            }
+            notifyAll();
+            if (old == null) {
+                return;
+            }
+            old.retired = true;
+            if (old.leases > 0) {
+                return;
+            }
+        }
+        old.compiled.close();
+    }
+}
