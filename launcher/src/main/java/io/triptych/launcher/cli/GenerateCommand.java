@@ -2,9 +2,6 @@ package io.triptych.launcher.cli;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,9 +12,7 @@ import java.util.stream.Collectors;
 
 import com.google.gson.GsonBuilder;
 
-import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
-import io.triptych.api.ModelLoadException;
 import io.triptych.api.Paradigm;
 import io.triptych.api.generator.GeneratedSequence;
 import io.triptych.api.generator.GenerationRequest;
@@ -25,8 +20,6 @@ import io.triptych.api.generator.GenerationResult;
 import io.triptych.api.generator.Generator;
 import io.triptych.api.generator.SearchOptions;
 import io.triptych.api.generator.TokenListener;
-import io.triptych.api.model.ModelDescriptor;
-import io.triptych.api.model.ModelState;
 import io.triptych.launcher.TriptychHost;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,13 +30,11 @@ import picocli.CommandLine.Parameters;
         description = "Generates text with an LLM (an ONNX Runtime GenAI folder or a Hugging Face Optimum export), "
                 + "streaming it to stdout; or continues raw token batches (--input-ids). Search options are ONNX Runtime GenAI's.")
 final class GenerateCommand implements Callable<Integer> {
-    private static final Duration SERVICE_WAIT = Duration.ofSeconds(30);
-
     @Mixin
     HostOptions host;
 
-    @Option(names = "--model", required = true, paramLabel = "ID|FOLDER",
-            description = "A deployed model's id, or a model folder to deploy for this run.")
+    @Option(names = "--model", paramLabel = "ID|FOLDER", defaultValue = "tiny-gpt",
+            description = "A deployed model's id, or a model folder to deploy for this run (default: ${DEFAULT-VALUE}, our bundled model).")
     String model;
 
     @Option(names = "--backend", paramLabel = "ID", description = "Run on this compute backend (e.g. ort-cpu, opencl); exit 2 with the reason if it cannot run the model.")
@@ -92,7 +83,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         List<int[]> rows = inputIds == null ? List.of() : parseIds(inputIds);
         try (TriptychHost h = host.backendPreference(backend).start()) {
-            Generator generator = generator(h);
+            Generator generator = host.modelService(h, Generator.class, Paradigm.LLM, model, backend);
             GenerationRequest request = (rows.isEmpty() ? GenerationRequest.ofPrompts(List.of(prompt), search())
                     : GenerationRequest.ofTokens(rows, search())).withStopStrings(stop);
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -111,34 +102,6 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /** The model's Generator, deploying a folder first; FAILED models and missing backends are reported with their reason. */
-    private Generator generator(TriptychHost h) {
-        Path folder = Path.of(model);
-        String id;
-        if (Files.isDirectory(folder)) {
-            ModelDescriptor d = h.models().deploy(folder);
-            if (d.state() == ModelState.FAILED) {
-                throw new ModelLoadException("model folder " + folder + " failed to load: " + d.failureReason());
-            }
-            id = d.id();
-        } else {
-            id = model;
-        }
-        ModelDescriptor d = h.models().get(id);
-        if (d.paradigm() != Paradigm.LLM) {
-            throw new InvalidRequestException("model " + id + " is a " + d.paradigm().id() + " model, not an LLM");
-        }
-        Generator g;
-        try {
-            g = h.service(Generator.class, "(" + ModelDescriptor.PROPERTY_ID + "=" + id + ")", SERVICE_WAIT);
-        } catch (BackendUnavailableException e) {
-            throw new BackendUnavailableException("the generator engine does not serve model " + id
-                    + " (its configuration or tokenizer could not be read; the log says why)");
-        }
-        host.requireBackend(h, Generator.class, id, backend);
-        return g;
     }
 
     /** The options given; those left out keep ORT GenAI's defaults, which the engine replaces with the model's. */

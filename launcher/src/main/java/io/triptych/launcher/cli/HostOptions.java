@@ -2,6 +2,7 @@ package io.triptych.launcher.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -10,13 +11,17 @@ import org.osgi.framework.ServiceReference;
 
 import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
+import io.triptych.api.ModelLoadException;
+import io.triptych.api.Paradigm;
 import io.triptych.api.backend.ComputeBackend;
 import io.triptych.api.model.ModelDescriptor;
+import io.triptych.api.model.ModelState;
 import io.triptych.launcher.TriptychHost;
 import picocli.CommandLine.Option;
 
 /** Options every command that starts a host shares. */
 final class HostOptions {
+    private static final Duration SERVICE_WAIT = Duration.ofSeconds(30);
 
 
     @Option(names = "--home", paramLabel = "DIR",
@@ -45,6 +50,38 @@ final class HostOptions {
             b.configuration(TriptychHost.BACKENDS_PID, Map.of("order", new String[] {backendId}));
         }
         return b;
+    }
+
+    /**
+     * The engine service of a model, deploying a folder first. FAILED models, models of another
+     * paradigm, engines that do not serve the model and a backend that cannot run it are typed
+     * errors with their reason.
+     *
+     * @param model a deployed model's id, or a model folder
+     * @param backendId the backend the model must run on, or {@code null}
+     */
+    <T> T modelService(TriptychHost h, Class<T> type, Paradigm paradigm, String model, String backendId) {
+        Path folder = Path.of(model);
+        String id = model;
+        if (Files.isDirectory(folder)) {
+            ModelDescriptor d = h.models().deploy(folder);
+            if (d.state() == ModelState.FAILED) {
+                throw new ModelLoadException("model folder " + folder + " failed to load: " + d.failureReason());
+            }
+            id = d.id();
+        }
+        ModelDescriptor d = h.models().get(id);
+        if (d.paradigm() != paradigm) {
+            throw new InvalidRequestException("model " + id + " is a " + d.paradigm().id() + " model, not a " + paradigm.id() + " model");
+        }
+        T service;
+        try {
+            service = h.service(type, "(" + ModelDescriptor.PROPERTY_ID + "=" + id + ")", SERVICE_WAIT);
+        } catch (BackendUnavailableException e) {
+            throw new BackendUnavailableException("no engine serves model " + id + " (its files could not be read; the log says why)");
+        }
+        requireBackend(h, type, id, backendId);
+        return service;
     }
 
     /**
