@@ -202,11 +202,16 @@ public abstract class ContainerTestSupport {
         return false;
     }
 
-    protected static void waitUntil(java.util.function.BooleanSupplier condition, long millis) throws InterruptedException {
+    /** Waits until {@code condition} holds or {@code millis} pass; returns whether it holds. */
+    protected static boolean waitUntil(java.util.function.BooleanSupplier condition, long millis) throws InterruptedException {
         long end = System.currentTimeMillis() + millis;
-        while (!condition.getAsBoolean() && System.currentTimeMillis() < end) {
+        while (!condition.getAsBoolean()) {
+            if (System.currentTimeMillis() > end) {
+                return false;
+            }
             Thread.sleep(20);
         }
+        return true;
     }
 
     protected static Path copyFixture(Path target) throws IOException {

@@ -20,10 +20,17 @@ public final class Listings {
     private Listings() {
     }
 
+    /** Manifest header of an engine bundle naming the paradigm it serves ({@code llm}, {@code diffusion}, {@code jepa}). */
+    static final String ENGINE_HEADER = "Triptych-Engine";
+    /** How long a listing waits for engines to place the models they serve (they compile on their own threads). */
+    private static final long ENGINE_WAIT_MILLIS = 20_000;
+
     /** One row per known model. */
     public static List<Map<String, Object>> models(TriptychHost host) {
+        List<ModelDescriptor> models = host.models().models();
+        awaitEngines(host, models);
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (ModelDescriptor d : host.models().models()) {
+        for (ModelDescriptor d : models) {
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("id", d.id());
             row.put("paradigm", d.paradigm() == null ? "?" : d.paradigm().id());
@@ -46,21 +53,46 @@ public final class Listings {
         return rows;
     }
 
-    /** The backend an engine serves the model on, and why it passed more preferred ones over. */
-    private static void servingBackend(TriptychHost host, String modelId, Map<String, Object> row) {
+    /** Waits until every deployed model whose paradigm has an active engine is served (or the wait ends). */
+    private static void awaitEngines(TriptychHost host, List<ModelDescriptor> models) {
+        java.util.Set<String> served = new java.util.HashSet<>();
+        for (org.osgi.framework.Bundle b : host.bundleContext().getBundles()) {
+            String paradigm = b.getHeaders().get(ENGINE_HEADER);
+            if (paradigm != null && b.getState() == org.osgi.framework.Bundle.ACTIVE) {
+                served.add(paradigm.trim());
+            }
+        }
+        long end = System.currentTimeMillis() + ENGINE_WAIT_MILLIS;
+        for (ModelDescriptor d : models) {
+            if (d.state() != ModelState.DEPLOYED || !served.contains(d.paradigm().id())) {
+                continue;
+            }
+            while (engineService(host, d.id()) == null && System.currentTimeMillis() < end) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private static org.osgi.framework.ServiceReference<?> engineService(TriptychHost host, String modelId) {
         try {
             var refs = host.bundleContext().getServiceReferences((String) null, "(&(" + ModelDescriptor.PROPERTY_ID + "=" + modelId
                     + ")(!(objectClass=" + ModelDescriptor.class.getName() + ")))");
-            if (refs == null) {
-                row.put("backend", null);
-                row.put("backend_note", "no engine serves this model");
-                return;
-            }
-            row.put("backend", refs[0].getProperty(ComputeBackend.PROPERTY_ID));
-            row.put("backend_note", refs[0].getProperty("backend.note"));
+            return refs == null ? null : refs[0];
         } catch (org.osgi.framework.InvalidSyntaxException e) {
-            row.put("backend_note", "model id " + modelId + " cannot be looked up: " + e.getMessage());
+            return null;
         }
+    }
+
+    /** The backend an engine serves the model on, and why it passed more preferred ones over. */
+    private static void servingBackend(TriptychHost host, String modelId, Map<String, Object> row) {
+        var ref = engineService(host, modelId);
+        row.put("backend", ref == null ? null : ref.getProperty(ComputeBackend.PROPERTY_ID));
+        row.put("backend_note", ref == null ? "no engine serves this model" : ref.getProperty("backend.note"));
     }
 
     /** One row per backend, available or not. */

@@ -18,7 +18,7 @@ import picocli.CommandLine.IVersionProvider;
 /** The {@code triptych} command line. Exit codes: 0 success, 2 bad input (one line on stderr), 1 anything else. */
 @Command(name = "triptych", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs LLMs, diffusion and JEPA models on swappable compute backends in an OSGi host.",
-        subcommands = {GenerateCommand.class, SoakCommand.class, ModelsCommand.class, BackendsCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, DenoiseCommand.class, PredictCommand.class, SoakCommand.class, ModelsCommand.class, BackendsCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

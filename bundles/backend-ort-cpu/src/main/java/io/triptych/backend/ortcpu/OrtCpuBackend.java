@@ -19,6 +19,8 @@ import io.triptych.api.backend.CompiledModel;
 import io.triptych.api.backend.ComputeBackend;
 import io.triptych.api.backend.DeviceKind;
 import io.triptych.api.model.ModelPart;
+import io.triptych.ort.OrtCompiledModel;
+import io.triptych.ort.OrtRuntime;
 
 /** The {@code ort-cpu} backend: every graph runs in an ONNX Runtime session on the CPU provider. */
 @Component(service = ComputeBackend.class, immediate = true, configurationPid = OrtCpuConfig.PID,
@@ -55,12 +57,7 @@ public final class OrtCpuBackend implements ComputeBackend {
             throw new InvalidRequestException("unknown ort-cpu optimizationLevel '" + optimizationLevel
                     + "' (NO_OPT, BASIC_OPT, EXTENDED_OPT or ALL_OPT)");
         }
-        this.env = OrtEnvironment.getEnvironment();
-        try {
-            env.setTelemetry(false);
-        } catch (OrtException e) {
-            LOG.debug("could not switch ONNX Runtime telemetry off", e);
-        }
+        this.env = OrtRuntime.environment();
         this.intraOpThreads = intraOpThreads;
         this.interOpThreads = interOpThreads;
         this.score = score;

@@ -1,4 +1,4 @@
-package io.triptych.backend.ortcpu;
+package io.triptych.ort;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -8,10 +8,11 @@ import io.triptych.api.tensor.DType;
 import io.triptych.api.tensor.Tensor;
 
 /**
- * A run output held in ONNX Runtime's native memory. Fed back into a run it is used in place;
- * its elements are copied to the Java heap only on the first {@link #buffer()}.
+ * A run output held in ONNX Runtime's native (host) memory. Fed back into a run of the same
+ * backend it is used in place; its elements are read into a Java buffer only on the first
+ * {@link #buffer()}.
  */
-final class OrtTensor implements Tensor {
+public final class OrtTensor implements Tensor {
     private final OnnxTensor value;
     private final DType dtype;
     private final long[] shape;

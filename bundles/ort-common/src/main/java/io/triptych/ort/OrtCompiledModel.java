@@ -1,4 +1,4 @@
-package io.triptych.backend.ortcpu;
+package io.triptych.ort;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,8 +26,12 @@ import io.triptych.api.tensor.DType;
 import io.triptych.api.tensor.Tensor;
 import io.triptych.api.tensor.TensorSpec;
 
-/** One ONNX Runtime session. Runs share a read lock so that {@link #close()} waits for them. */
-final class OrtCompiledModel implements CompiledModel {
+/**
+ * One ONNX Runtime session, on whichever execution providers its options named. Outputs come back
+ * as {@link OrtTensor}s in ONNX Runtime's memory, used in place when fed to a later run. Runs share
+ * a read lock so that {@link #close()} waits for them.
+ */
+public final class OrtCompiledModel implements CompiledModel {
     private final String backendId;
     private final OrtEnvironment env;
     private final OrtSession session;
@@ -37,7 +41,13 @@ final class OrtCompiledModel implements CompiledModel {
     private final ReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
 
-    OrtCompiledModel(String backendId, OrtEnvironment env, OrtSession session) throws OrtException {
+    /**
+     * Wraps a session; closing this model closes the session.
+     *
+     * @param backendId the id of the backend that created the session, used in messages
+     * @throws OrtException if the session's signature cannot be read
+     */
+    public OrtCompiledModel(String backendId, OrtEnvironment env, OrtSession session) throws OrtException {
         this.backendId = backendId;
         this.env = env;
         this.session = session;
@@ -153,7 +163,7 @@ final class OrtCompiledModel implements CompiledModel {
         return List.copyOf(specs);
     }
 
-    static DType dtype(OnnxJavaType type) {
+    private static DType dtype(OnnxJavaType type) {
         return switch (type) {
             case FLOAT -> DType.FLOAT32;
             case FLOAT16 -> DType.FLOAT16;

@@ -1,0 +1,249 @@
+package io.triptych.backend.opencl;
+
+import static org.jocl.CL.CL_MEM_READ_WRITE;
+import static org.jocl.CL.CL_PROGRAM_BUILD_LOG;
+import static org.jocl.CL.clBuildProgram;
+import static org.jocl.CL.clCreateBuffer;
+import static org.jocl.CL.clCreateCommandQueue;
+import static org.jocl.CL.clCreateContext;
+import static org.jocl.CL.clCreateKernel;
+import static org.jocl.CL.clCreateProgramWithSource;
+import static org.jocl.CL.clEnqueueNDRangeKernel;
+import static org.jocl.CL.clEnqueueReadBuffer;
+import static org.jocl.CL.clEnqueueWriteBuffer;
+import static org.jocl.CL.clGetProgramBuildInfo;
+import static org.jocl.CL.clReleaseCommandQueue;
+import static org.jocl.CL.clReleaseContext;
+import static org.jocl.CL.clReleaseKernel;
+import static org.jocl.CL.clReleaseMemObject;
+import static org.jocl.CL.clReleaseProgram;
+import static org.jocl.CL.clSetKernelArg;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.jocl.CLException;
+import org.jocl.Pointer;
+import org.jocl.Sizeof;
+import org.jocl.cl_command_queue;
+import org.jocl.cl_context;
+import org.jocl.cl_device_id;
+import org.jocl.cl_kernel;
+import org.jocl.cl_mem;
+import org.jocl.cl_program;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.triptych.api.BackendUnavailableException;
+
+/**
+ * One OpenCL device in use: context, in-order queue, the kernel program (built once), its kernels
+ * and a pool of buffers reused across runs. Kernel arguments are per-kernel state, so every use
+ * happens under {@link #lock()}.
+ */
+final class ClDevice implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ClDevice.class);
+    /** Buffers are rounded up to a quarter of their power of two, so growing tensors (a KV cache) find a buffer again. */
+    private static final long MIN_BUFFER = 256;
+    /** Work-group size of one-dimensional launches. */
+    static final long GROUP = 64;
+
+    private final DeviceInfo info;
+    private final cl_context context;
+    private final cl_command_queue queue;
+    private final cl_program program;
+    private final Map<String, cl_kernel> kernels = new HashMap<>();
+    private final Map<Long, ArrayDeque<cl_mem>> free = new HashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private long allocated;
+    private boolean closed;
+
+    ClDevice(DeviceInfo info) {
+        this.info = info;
+        cl_device_id[] devices = {info.device()};
+        this.context = clCreateContext(null, 1, devices, null, null, null);
+        this.queue = clCreateCommandQueue(context, info.device(), 0, null);
+        long start = System.nanoTime();
+        this.program = clCreateProgramWithSource(context, 1, new String[] {source()}, null, null);
+        try {
+            clBuildProgram(program, 1, devices, "-cl-std=CL1.2", null, null);
+        } catch (CLException e) {
+            long[] size = new long[1];
+            clGetProgramBuildInfo(program, info.device(), CL_PROGRAM_BUILD_LOG, 0, null, size);
+            byte[] log = new byte[(int) size[0]];
+            clGetProgramBuildInfo(program, info.device(), CL_PROGRAM_BUILD_LOG, log.length, Pointer.to(log), null);
+            close();
+            throw new IllegalStateException("the OpenCL kernels do not build on " + info.deviceName() + ": "
+                    + new String(log, StandardCharsets.UTF_8).trim(), e);
+        }
+        LOG.debug("OpenCL kernels built for {} in {} ms", info.deviceName(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    private static String source() {
+        try (InputStream in = ClDevice.class.getResourceAsStream("kernels.cl")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    ReentrantLock lock() {
+        return lock;
+    }
+
+    /** A buffer of at least {@code bytes}, from the pool when one is free; held once. */
+    ClBuffer allocate(long bytes) {
+        long size = bucket(bytes);
+        ArrayDeque<cl_mem> list = free.get(size);
+        cl_mem mem = list == null ? null : list.poll();
+        if (mem == null) {
+            checkOpen();
+            mem = clCreateBuffer(context, CL_MEM_READ_WRITE, size, null, null);
+            allocated += size;
+        }
+        return new ClBuffer(this, mem, size);
+    }
+
+    void recycle(cl_mem mem, long size) {
+        if (closed) {
+            clReleaseMemObject(mem);
+        } else {
+            free.computeIfAbsent(size, s -> new ArrayDeque<>()).push(mem);
+        }
+    }
+
+    /** Bytes of device memory this device's pool has created. */
+    long allocatedBytes() {
+        return allocated;
+    }
+
+    static long roundUp(long v, long multiple) {
+        return (v + multiple - 1) / multiple * multiple;
+    }
+
+    static long bucket(long bytes) {
+        if (bytes <= MIN_BUFFER) {
+            return MIN_BUFFER;
+        }
+        long step = Long.highestOneBit(bytes - 1) >> 2;
+        return (bytes + step - 1) / step * step;
+    }
+
+    void write(ClBuffer target, ByteBuffer data) {
+        if (data.remaining() > 0) {
+            clEnqueueWriteBuffer(queue, target.mem(), true, 0, data.remaining(), Pointer.to(data.slice()), 0, null, null);
+        }
+    }
+
+    void write(ClBuffer target, float[] data) {
+        if (data.length > 0) {
+            clEnqueueWriteBuffer(queue, target.mem(), true, 0, (long) data.length * Sizeof.cl_float, Pointer.to(data), 0, null, null);
+        }
+    }
+
+    void write(ClBuffer target, int[] data) {
+        if (data.length > 0) {
+            clEnqueueWriteBuffer(queue, target.mem(), true, 0, (long) data.length * Sizeof.cl_int, Pointer.to(data), 0, null, null);
+        }
+    }
+
+    /** Reads {@code target.remaining()} bytes, waiting for every kernel enqueued before. */
+    void read(ClBuffer source, ByteBuffer target) {
+        if (target.remaining() > 0) {
+            clEnqueueReadBuffer(queue, source.mem(), true, 0, target.remaining(), Pointer.to(target.slice()), 0, null, null);
+        }
+    }
+
+    /** Starts a launch of the named kernel; set arguments in order, then {@link Launch#run}. */
+    Launch kernel(String name) {
+        checkOpen();
+        return new Launch(kernels.computeIfAbsent(name, n -> clCreateKernel(program, n, null)));
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new BackendUnavailableException("the OpenCL device " + info.deviceName() + " was closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            free.values().forEach(l -> l.forEach(m -> clReleaseMemObject(m)));
+            free.clear();
+            kernels.values().forEach(k -> clReleaseKernel(k));
+            if (program != null) {
+                clReleaseProgram(program);
+            }
+            clReleaseCommandQueue(queue);
+            clReleaseContext(context);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Arguments of one kernel launch, set in order. */
+    final class Launch {
+        private final cl_kernel kernel;
+        private int index;
+
+        Launch(cl_kernel kernel) {
+            this.kernel = kernel;
+        }
+
+        Launch mem(ClBuffer b) {
+            clSetKernelArg(kernel, index++, Sizeof.cl_mem, Pointer.to(b.mem()));
+            return this;
+        }
+
+        Launch i(long v) {
+            clSetKernelArg(kernel, index++, Sizeof.cl_int, Pointer.to(new int[] {Math.toIntExact(v)}));
+            return this;
+        }
+
+        Launch f(double v) {
+            clSetKernelArg(kernel, index++, Sizeof.cl_float, Pointer.to(new float[] {(float) v}));
+            return this;
+        }
+
+        /** Up to 8 values as an OpenCL {@code int8}. */
+        Launch i8(long[] v) {
+            int[] a = new int[8];
+            for (int k = 0; k < v.length; k++) {
+                a[k] = Math.toIntExact(v[k]);
+            }
+            clSetKernelArg(kernel, index++, Sizeof.cl_int * 8, Pointer.to(a));
+            return this;
+        }
+
+        /**
+         * Enqueues over at least {@code n} work-items (nothing when {@code n} is 0), in groups of
+         * {@link #GROUP}: kernels check their bound, and a fixed group size lets PoCL compile each
+         * kernel once instead of once per new global size.
+         */
+        void run(long n) {
+            if (n > 0) {
+                clEnqueueNDRangeKernel(queue, kernel, 1, null, new long[] {roundUp(n, GROUP)}, new long[] {GROUP}, 0, null, null);
+            }
+        }
+
+        /** Enqueues a 3-D range with the given work-group size (or {@code null}). */
+        void run(long[] global, long[] local) {
+            if (global[0] * global[1] * global[2] > 0) {
+                clEnqueueNDRangeKernel(queue, kernel, 3, null, global, local, 0, null, null);
+            }
+        }
+    }
+}

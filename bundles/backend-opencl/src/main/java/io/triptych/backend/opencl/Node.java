@@ -1,0 +1,67 @@
+package io.triptych.backend.opencl;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.triptych.api.ModelLoadException;
+import io.triptych.onnx.proto.Onnx.AttributeProto;
+import io.triptych.onnx.proto.Onnx.NodeProto;
+import io.triptych.onnx.proto.Onnx.TensorProto;
+
+/**
+ * One scheduled graph node: its operator id, value slots (-1 for an omitted optional input or
+ * output) and attributes.
+ */
+final class Node {
+    final String op;
+    final String name;
+    final int[] inputs;
+    final int[] outputs;
+    final int opset;
+    private final Map<String, AttributeProto> attributes = new HashMap<>();
+
+    Node(String op, NodeProto proto, int[] inputs, int[] outputs, int opset) {
+        this.op = op;
+        this.name = proto.getName().isEmpty() ? op : proto.getName();
+        this.inputs = inputs;
+        this.outputs = outputs;
+        this.opset = opset;
+        proto.getAttributeList().forEach(a -> attributes.put(a.getName(), a));
+    }
+
+    long i(String attribute, long otherwise) {
+        AttributeProto a = attributes.get(attribute);
+        return a == null ? otherwise : a.getI();
+    }
+
+    float f(String attribute, float otherwise) {
+        AttributeProto a = attributes.get(attribute);
+        return a == null ? otherwise : a.getF();
+    }
+
+    String s(String attribute, String otherwise) {
+        AttributeProto a = attributes.get(attribute);
+        return a == null ? otherwise : a.getS().toStringUtf8();
+    }
+
+    /** An INTS attribute, or {@code null} if absent. */
+    long[] ints(String attribute) {
+        AttributeProto a = attributes.get(attribute);
+        if (a == null) {
+            return null;
+        }
+        List<Long> l = a.getIntsList();
+        return l.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    TensorProto tensor(String attribute) {
+        AttributeProto a = attributes.get(attribute);
+        return a == null || !a.hasT() ? null : a.getT();
+    }
+
+    /** A model error naming this node. */
+    ModelLoadException error(String message) {
+        return new ModelLoadException(op + " node '" + name + "': " + message);
+    }
+}

@@ -1,0 +1,476 @@
+// Every kernel of the OpenCL backend, built once per device as one program.
+// Float32 data; integer tensors arrive as int32 (indices, masks). Shapes and strides of up to
+// 8 dimensions travel as int8 vectors and are unpacked into private arrays.
+
+#define TS 16
+
+inline int offset_of(int i, int rank, const int* dims, const int* strides) {
+    int off = 0;
+    for (int k = rank - 1; k >= 0; k--) {
+        int c = i % dims[k];
+        i /= dims[k];
+        off += c * strides[k];
+    }
+    return off;
+}
+
+inline float apply_binary(int op, float a, float b) {
+    switch (op) {
+        case 0: return a + b;
+        case 1: return a - b;
+        case 2: return a * b;
+        case 3: return a / b;
+        case 4:
+            if (b == 2.0f) return a * a;
+            if (b == 0.5f) return sqrt(a);
+            if (b == floor(b) && fabs(b) < 65536.0f) return pown(a, (int) b);
+            return pow(a, b);
+        case 5: return fmax(a, b);
+        case 6: return fmin(a, b);
+        case 7: return a < 0.0f ? a * b : a;
+        default: return fmod(a, b);
+    }
+}
+
+__kernel void binary(__global float* out, __global const float* a, __global const float* b, int op, int n,
+                     int rank, int8 dims, int8 sa, int8 sb) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int d[8], x[8], y[8];
+    vstore8(dims, 0, d); vstore8(sa, 0, x); vstore8(sb, 0, y);
+    int oa = 0, ob = 0, r = i;
+    for (int k = rank - 1; k >= 0; k--) {
+        int c = r % d[k];
+        r /= d[k];
+        oa += c * x[k];
+        ob += c * y[k];
+    }
+    out[i] = apply_binary(op, a[oa], b[ob]);
+}
+
+inline float gelu_tanh(float x) {
+    return 0.5f * x * (1.0f + tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+
+__kernel void unary(__global float* out, __global const float* in, int op, int n, float alpha, float beta) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float x = in[i];
+    float y;
+    switch (op) {
+        case 0: y = -x; break;
+        case 1: y = fabs(x); break;
+        case 2: y = sqrt(x); break;
+        case 3: y = exp(x); break;
+        case 4: y = log(x); break;
+        case 5: y = tanh(x); break;
+        case 6: y = erf(x); break;
+        case 7: y = fmax(x, 0.0f); break;
+        case 8: y = 1.0f / (1.0f + exp(-x)); break;
+        case 9: y = 1.0f / x; break;
+        case 10: y = floor(x); break;
+        case 11: y = ceil(x); break;
+        case 12: y = sin(x); break;
+        case 13: y = cos(x); break;
+        case 14: y = x < 0.0f ? alpha * x : x; break;
+        case 15: y = fmin(fmax(x, alpha), beta); break;
+        case 16: y = 0.5f * x * (1.0f + erf(x * 0.7071067811865476f)); break;
+        case 17: y = gelu_tanh(x); break;
+        case 18: y = x > 20.0f ? x : log1p(exp(x)); break;
+        case 19: y = x < 0.0f ? alpha * (exp(x) - 1.0f) : x; break;
+        case 20: y = fmax(0.0f, fmin(1.0f, alpha * x + beta)); break;
+        case 21: y = rint(x); break;
+        case 22: y = x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); break;
+        case 23: y = x / (1.0f + fabs(x)); break;
+        case 24: y = x * fmax(0.0f, fmin(1.0f, x / 6.0f + 0.5f)); break;
+        default: y = x; break;
+    }
+    out[i] = y;
+}
+
+__kernel void fast_gelu(__global float* out, __global const float* in, __global const float* bias, int n, int biasLen) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float x = in[i] + (biasLen > 0 ? bias[i % biasLen] : 0.0f);
+    out[i] = gelu_tanh(x);
+}
+
+__kernel void where_select(__global float* out, __global const int* cond, __global const float* x, __global const float* y,
+                           int n, int rank, int8 dims, int8 sc, int8 sx, int8 sy) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int d[8], c[8], a[8], b[8];
+    vstore8(dims, 0, d); vstore8(sc, 0, c); vstore8(sx, 0, a); vstore8(sy, 0, b);
+    int oc = 0, ox = 0, oy = 0, r = i;
+    for (int k = rank - 1; k >= 0; k--) {
+        int e = r % d[k];
+        r /= d[k];
+        oc += e * c[k];
+        ox += e * a[k];
+        oy += e * b[k];
+    }
+    out[i] = cond[oc] != 0 ? x[ox] : y[oy];
+}
+
+__kernel void copy_strided(__global float* dst, int dOff, int8 dStrides, __global const float* src, int sOff, int8 sStrides,
+                           int8 dims, int rank, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int d[8], ds[8], ss[8];
+    vstore8(dims, 0, d); vstore8(dStrides, 0, ds); vstore8(sStrides, 0, ss);
+    int od = dOff, os = sOff, r = i;
+    for (int k = rank - 1; k >= 0; k--) {
+        int c = r % d[k];
+        r /= d[k];
+        od += c * ds[k];
+        os += c * ss[k];
+    }
+    dst[od] = src[os];
+}
+
+__kernel void fill(__global float* out, float value, int n) {
+    int i = get_global_id(0);
+    if (i < n) out[i] = value;
+}
+
+__kernel void gather(__global float* out, __global const float* data, __global const int* idx,
+                     int axisLen, int inner, int nIdx, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int k = i % inner;
+    int j = (i / inner) % nIdx;
+    int o = i / (inner * nIdx);
+    int id = idx[j];
+    if (id < 0) id += axisLen;
+    out[i] = data[(o * axisLen + id) * inner + k];
+}
+
+// C = alpha * op(A) op(B) + beta * bias, batched with broadcast batch strides; 16x16 tiles in local memory.
+__kernel __attribute__((reqd_work_group_size(TS, TS, 1)))
+void matmul_tiled(__global float* C, __global const float* A, __global const float* B, __global const float* bias,
+                  int M, int N, int K, int aRs, int aCs, int bRs, int bCs,
+                  int batchRank, int8 batchDims, int8 aBatch, int8 bBatch,
+                  float alpha, float beta, int biasRs, int biasCs, int hasBias) {
+    __local float As[TS][TS];
+    __local float Bs[TS][TS + 1];
+    int col = get_local_id(0), row = get_local_id(1);
+    int gc = get_group_id(0) * TS + col;
+    int gr = get_group_id(1) * TS + row;
+    int batch = get_global_id(2);
+    int d[8], sa[8], sb[8];
+    vstore8(batchDims, 0, d); vstore8(aBatch, 0, sa); vstore8(bBatch, 0, sb);
+    int aOff = 0, bOff = 0, r = batch;
+    for (int k = batchRank - 1; k >= 0; k--) {
+        int c = r % d[k];
+        r /= d[k];
+        aOff += c * sa[k];
+        bOff += c * sb[k];
+    }
+    float acc = 0.0f;
+    for (int t = 0; t < K; t += TS) {
+        int ak = t + col;
+        As[row][col] = (gr < M && ak < K) ? A[aOff + gr * aRs + ak * aCs] : 0.0f;
+        int bk = t + row;
+        Bs[row][col] = (bk < K && gc < N) ? B[bOff + bk * bRs + gc * bCs] : 0.0f;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int k = 0; k < TS; k++) {
+            acc += As[row][k] * Bs[k][col];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (gr < M && gc < N) {
+        float v = alpha * acc;
+        if (hasBias) v += beta * bias[gr * biasRs + gc * biasCs];
+        C[(batch * M + gr) * N + gc] = v;
+    }
+}
+
+// The same product for few rows (decoding: M = batch): one work-item per output, rows of A read as float4.
+__kernel void matmul_rows(__global float* C, __global const float* A, __global const float* B, __global const float* bias,
+                          int M, int N, int K, int aRs, int aCs, int bRs, int bCs,
+                          int batchRank, int8 batchDims, int8 aBatch, int8 bBatch,
+                          float alpha, float beta, int biasRs, int biasCs, int hasBias) {
+    int gc = get_global_id(0);
+    int gr = get_global_id(1);
+    int batch = get_global_id(2);
+    if (gc >= N) return;
+    int d[8], sa[8], sb[8];
+    vstore8(batchDims, 0, d); vstore8(aBatch, 0, sa); vstore8(bBatch, 0, sb);
+    int aOff = 0, bOff = 0, r = batch;
+    for (int k = batchRank - 1; k >= 0; k--) {
+        int c = r % d[k];
+        r /= d[k];
+        aOff += c * sa[k];
+        bOff += c * sb[k];
+    }
+    __global const float* a = A + aOff + gr * aRs;
+    __global const float* b = B + bOff + gc * bCs;
+    float acc = 0.0f;
+    int k = 0;
+    if (aCs == 1) {
+        for (; k + 4 <= K; k += 4) {
+            float4 av = vload4(0, a + k);
+            acc += av.x * b[k * bRs] + av.y * b[(k + 1) * bRs] + av.z * b[(k + 2) * bRs] + av.w * b[(k + 3) * bRs];
+        }
+    }
+    for (; k < K; k++) {
+        acc += a[k * aCs] * b[k * bRs];
+    }
+    float v = alpha * acc;
+    if (hasBias) v += beta * bias[gr * biasRs + gc * biasCs];
+    C[(batch * M + gr) * N + gc] = v;
+}
+
+// Softmax (or log-softmax) along an axis of length len between outer and inner dimensions.
+__kernel void softmax(__global float* out, __global const float* in, int outer, int len, int inner, int logarithm) {
+    int r = get_global_id(0);
+    if (r >= outer * inner) return;
+    int base = (r / inner) * len * inner + r % inner;
+    float m = -INFINITY;
+    for (int j = 0; j < len; j++) m = fmax(m, in[base + j * inner]);
+    float s = 0.0f;
+    for (int j = 0; j < len; j++) s += exp(in[base + j * inner] - m);
+    if (logarithm) {
+        float ls = log(s);
+        for (int j = 0; j < len; j++) out[base + j * inner] = in[base + j * inner] - m - ls;
+    } else {
+        float inv = 1.0f / s;
+        for (int j = 0; j < len; j++) out[base + j * inner] = exp(in[base + j * inner] - m) * inv;
+    }
+}
+
+// Reduction along one axis: 0 sum, 1 mean, 2 max, 3 min, 4 product, 5 sum of squares.
+__kernel void reduce_axis(__global float* out, __global const float* in, int outer, int len, int inner, int op) {
+    int r = get_global_id(0);
+    if (r >= outer * inner) return;
+    int base = (r / inner) * len * inner + r % inner;
+    float acc = op == 2 ? -INFINITY : op == 3 ? INFINITY : op == 4 ? 1.0f : 0.0f;
+    for (int j = 0; j < len; j++) {
+        float v = in[base + j * inner];
+        switch (op) {
+            case 2: acc = fmax(acc, v); break;
+            case 3: acc = fmin(acc, v); break;
+            case 4: acc *= v; break;
+            case 5: acc += v * v; break;
+            default: acc += v; break;
+        }
+    }
+    out[r] = op == 1 ? acc / len : acc;
+}
+
+inline void normalize_row(__global float* y, __global const float* x, __global const float* gamma, __global const float* beta,
+                          int cols, float eps, int hasBeta) {
+    float mean = 0.0f;
+    for (int j = 0; j < cols; j++) mean += x[j];
+    mean /= cols;
+    float var = 0.0f;
+    for (int j = 0; j < cols; j++) {
+        float d = x[j] - mean;
+        var += d * d;
+    }
+    float inv = rsqrt(var / cols + eps);
+    for (int j = 0; j < cols; j++) {
+        y[j] = (x[j] - mean) * inv * gamma[j] + (hasBeta ? beta[j] : 0.0f);
+    }
+}
+
+__kernel void layer_norm(__global float* out, __global const float* in, __global const float* gamma, __global const float* beta,
+                         int rows, int cols, float eps, int hasBeta) {
+    int r = get_global_id(0);
+    if (r >= rows) return;
+    normalize_row(out + r * cols, in + r * cols, gamma, beta, cols, eps, hasBeta);
+}
+
+// com.microsoft SkipLayerNormalization: sum = x + skip (+ bias), written when wanted, then normalised.
+__kernel void skip_layer_norm(__global float* out, __global float* sum, __global const float* x, __global const float* skip,
+                              __global const float* gamma, __global const float* beta, __global const float* bias,
+                              int rows, int cols, int skipRows, float eps, int hasBeta, int hasBias) {
+    int r = get_global_id(0);
+    if (r >= rows) return;
+    __global float* s = sum + r * cols;
+    __global const float* sk = skip + (r % skipRows) * cols;
+    for (int j = 0; j < cols; j++) {
+        s[j] = x[r * cols + j] + sk[j] + (hasBias ? bias[j] : 0.0f);
+    }
+    normalize_row(out + r * cols, s, gamma, beta, cols, eps, hasBeta);
+}
+
+// com.microsoft EmbedLayerNormalization: word + position (+ segment) embeddings, then normalised.
+__kernel void embed_layer_norm(__global float* out, __global float* sum, __global const int* ids, __global const int* segments,
+                               __global const int* positions, __global const float* word, __global const float* pos,
+                               __global const float* seg, __global const float* gamma, __global const float* beta,
+                               int rows, int seqLen, int hidden, float eps, int hasSegments, int hasPositions) {
+    int r = get_global_id(0);
+    if (r >= rows) return;
+    int p = hasPositions ? positions[r] : r % seqLen;
+    __global const float* w = word + ids[r] * hidden;
+    __global const float* q = pos + p * hidden;
+    __global float* s = sum + r * hidden;
+    for (int j = 0; j < hidden; j++) {
+        s[j] = w[j] + q[j] + (hasSegments ? seg[segments[r] * hidden + j] : 0.0f);
+    }
+    normalize_row(out + r * hidden, s, gamma, beta, hidden, eps, 1);
+}
+
+// present[2, B, N, P+S, hd] = past keys/values followed by the new ones from qkv[B, S, 3H].
+__kernel void attention_present(__global float* present, __global const float* qkv, __global const float* past,
+                                int B, int N, int S, int P, int hd, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int T = P + S, H = N * hd;
+    int d = i % hd;
+    int t = (i / hd) % T;
+    int h = (i / (hd * T)) % N;
+    int b = (i / (hd * T * N)) % B;
+    int kv = i / (hd * T * N * B);
+    present[i] = t < P ? past[(((kv * B + b) * N + h) * P + t) * hd + d]
+                       : qkv[(b * S + t - P) * 3 * H + (1 + kv) * H + h * hd + d];
+}
+
+// One work-item per (batch, head, query): scaled dot products, masks, softmax, weighted values.
+__kernel void attention(__global float* out, __global float* scores, __global const float* qkv, __global const float* present,
+                        __global const int* mask, int B, int N, int S, int P, int hd, float scale, int unidirectional,
+                        float maskFilter, int maskRank) {
+    int i = get_global_id(0);
+    if (i >= B * N * S) return;
+    int s = i % S;
+    int h = (i / S) % N;
+    int b = i / (S * N);
+    int T = P + S, H = N * hd;
+    __global const float* q = qkv + (b * S + s) * 3 * H + h * hd;
+    __global const float* k = present + ((0 * B + b) * N + h) * T * hd;
+    __global const float* v = present + ((1 * B + b) * N + h) * T * hd;
+    __global float* p = scores + i * T;
+    float m = -INFINITY;
+    for (int t = 0; t < T; t++) {
+        float dot = 0.0f;
+        for (int d = 0; d < hd; d++) dot += q[d] * k[t * hd + d];
+        float x = dot * scale;
+        if (maskRank == 2 && mask[b * T + t] == 0) x += maskFilter;
+        if (maskRank == 3 && mask[(b * S + s) * T + t] == 0) x += maskFilter;
+        if (unidirectional && t > P + s) x += maskFilter;
+        p[t] = x;
+        m = fmax(m, x);
+    }
+    float sum = 0.0f;
+    for (int t = 0; t < T; t++) {
+        p[t] = exp(p[t] - m);
+        sum += p[t];
+    }
+    float inv = 1.0f / sum;
+    __global float* o = out + (b * S + s) * H + h * hd;
+    for (int d = 0; d < hd; d++) {
+        float acc = 0.0f;
+        for (int t = 0; t < T; t++) acc += p[t] * v[t * hd + d];
+        o[d] = acc * inv;
+    }
+}
+
+// Direct 2-D convolution, NCHW, grouped, with dilations and padding; one work-item per output value.
+__kernel void conv2d(__global float* out, __global const float* x, __global const float* w, __global const float* bias,
+                     int C, int H, int W, int M, int KH, int KW, int OH, int OW, int sh, int sw, int ph, int pw,
+                     int dh, int dw, int groups, int hasBias, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int ow = i % OW;
+    int oh = (i / OW) % OH;
+    int m = (i / (OW * OH)) % M;
+    int b = i / (OW * OH * M);
+    int cpg = C / groups;
+    int g = m / (M / groups);
+    float acc = hasBias ? bias[m] : 0.0f;
+    for (int c = 0; c < cpg; c++) {
+        __global const float* xc = x + ((b * C + g * cpg + c) * H) * W;
+        __global const float* wc = w + ((m * cpg + c) * KH) * KW;
+        for (int kh = 0; kh < KH; kh++) {
+            int ih = oh * sh - ph + kh * dh;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; kw++) {
+                int iw = ow * sw - pw + kw * dw;
+                if (iw < 0 || iw >= W) continue;
+                acc += xc[ih * W + iw] * wc[kh * KW + kw];
+            }
+        }
+    }
+    out[i] = acc;
+}
+
+// Group normalisation over (channels of a group) x spatial; scale/bias per channel or per group.
+__kernel void group_norm(__global float* out, __global const float* x, __global const float* scale, __global const float* bias,
+                         int C, int G, int spatial, float eps, int perChannel, int rows) {
+    int r = get_global_id(0);
+    if (r >= rows) return;
+    int g = r % G;
+    int cpg = C / G;
+    int count = cpg * spatial;
+    int base = r * count;
+    float mean = 0.0f;
+    for (int j = 0; j < count; j++) mean += x[base + j];
+    mean /= count;
+    float var = 0.0f;
+    for (int j = 0; j < count; j++) {
+        float d = x[base + j] - mean;
+        var += d * d;
+    }
+    float inv = rsqrt(var / count + eps);
+    for (int j = 0; j < count; j++) {
+        int c = g * cpg + j / spatial;
+        int p = perChannel ? c : g;
+        out[base + j] = (x[base + j] - mean) * inv * scale[p] + bias[p];
+    }
+}
+
+__kernel void trilu(__global float* out, __global const float* in, int rows, int cols, int k, int upper, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int c = i % cols;
+    int r = (i / cols) % rows;
+    int keep = upper ? (c - r >= k) : (c - r <= k);
+    out[i] = keep ? in[i] : 0.0f;
+}
+
+// Resize of the two innermost dimensions. transform: 0 half_pixel, 1 asymmetric, 2 align_corners, 3 pytorch_half_pixel;
+// nearest: 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil; linear: bilinear interpolation.
+inline float source_coord(int o, float scale, int inLen, int outLen, int transform) {
+    switch (transform) {
+        case 1: return o / scale;
+        case 2: return outLen == 1 ? 0.0f : o * (float) (inLen - 1) / (float) (outLen - 1);
+        case 3: return outLen > 1 ? (o + 0.5f) / scale - 0.5f : 0.0f;
+        default: return (o + 0.5f) / scale - 0.5f;
+    }
+}
+
+inline int nearest_index(float x, int mode, int len) {
+    int i;
+    switch (mode) {
+        case 1: i = (int) floor(x + 0.5f); break;
+        case 2: i = (int) floor(x); break;
+        case 3: i = (int) ceil(x); break;
+        default: i = (x == floor(x) + 0.5f) ? (int) floor(x) : (int) round(x); break;
+    }
+    return clamp(i, 0, len - 1);
+}
+
+__kernel void resize2d(__global float* out, __global const float* in, int H, int W, int OH, int OW, float sh, float sw,
+                       int transform, int linear, int nearestMode, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int ow = i % OW;
+    int oh = (i / OW) % OH;
+    int plane = i / (OW * OH);
+    __global const float* src = in + plane * H * W;
+    float y = source_coord(oh, sh, H, OH, transform);
+    float x = source_coord(ow, sw, W, OW, transform);
+    if (!linear) {
+        out[i] = src[nearest_index(y, nearestMode, H) * W + nearest_index(x, nearestMode, W)];
+        return;
+    }
+    y = clamp(y, 0.0f, (float) (H - 1));
+    x = clamp(x, 0.0f, (float) (W - 1));
+    int y0 = (int) floor(y), x0 = (int) floor(x);
+    int y1 = min(y0 + 1, H - 1), x1 = min(x0 + 1, W - 1);
+    float fy = y - y0, fx = x - x0;
+    float top = src[y0 * W + x0] * (1.0f - fx) + src[y0 * W + x1] * fx;
+    float bottom = src[y1 * W + x0] * (1.0f - fx) + src[y1 * W + x1] * fx;
+    out[i] = top * (1.0f - fy) + bottom * fy;
+}

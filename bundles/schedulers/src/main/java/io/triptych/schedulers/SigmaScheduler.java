@@ -1,0 +1,141 @@
+package io.triptych.schedulers;
+
+import java.util.List;
+
+/**
+ * Schedulers that walk a list of noise levels σ (one per timestep, plus a final one) and keep
+ * their position in it, as diffusers' {@code _step_index}: it is found from the first timestep
+ * seen (the second match when a timestep repeats) and advances by one per step.
+ */
+abstract class SigmaScheduler extends BaseScheduler {
+    /** σ per inference step plus the final σ, float32 as diffusers stores them. */
+    protected float[] sigmas;
+    private int stepIndex = -1;
+
+    SigmaScheduler(SchedulerConfig config, int defaultTrainSteps, String defaultSpacing, List<Prediction> predictions) {
+        super(config, defaultTrainSteps, defaultSpacing, false, predictions);
+    }
+
+    /** √((1 − ᾱ)/ᾱ) per training step, float32. */
+    protected float[] trainSigmas() {
+        float[] s = new float[trainSteps];
+        for (int i = 0; i < trainSteps; i++) {
+            s[i] = sqrt((1f - alphasCumprod[i]) / alphasCumprod[i]);
+        }
+        return s;
+    }
+
+    protected void resetStepIndex() {
+        stepIndex = -1;
+    }
+
+    /** The position of {@code t} in the schedule, found on first use. */
+    protected int stepIndex(double t) {
+        requireTimesteps();
+        if (stepIndex < 0) {
+            stepIndex = indexForTimestep(t);
+        }
+        return stepIndex;
+    }
+
+    protected void advance() {
+        stepIndex++;
+    }
+
+    protected int indexForTimestep(double t) {
+        int first = -1;
+        for (int i = 0; i < timesteps.length; i++) {
+            if (timesteps[i] == t) {
+                if (first >= 0) {
+                    return i;
+                }
+                first = i;
+            }
+        }
+        if (first < 0) {
+            throw new io.triptych.api.InvalidRequestException(className() + ": timestep " + t + " is not in the schedule");
+        }
+        return first;
+    }
+
+    protected static float[] toFloats(double[] a) {
+        float[] f = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            f[i] = (float) a[i];
+        }
+        return f;
+    }
+
+    /** x₀ from an Euler step's model output at noise level σ (epsilon or v-prediction, as diffusers). */
+    protected float[] predictOriginal(float[] m, float[] s, float sigma) {
+        float[] x0 = new float[s.length];
+        float cOut = -sigma / sqrt(sigma * sigma + 1f);
+        float cSkipDen = sigma * sigma + 1f;
+        for (int i = 0; i < s.length; i++) {
+            x0[i] = switch (prediction) {
+                case EPSILON -> s[i] - sigma * m[i];
+                case V_PREDICTION -> m[i] * cOut + s[i] / cSkipDen;
+                case SAMPLE -> m[i];
+            };
+        }
+        return x0;
+    }
+
+    @Override
+    public NdArray scaleModelInput(NdArray sample, double t) {
+        float sigma = sigmas[stepIndex(t)];
+        float d = sqrt(sigma * sigma + 1f);
+        float[] s = sample.data();
+        float[] out = new float[s.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = s[i] / d;
+        }
+        return sample.with(out);
+    }
+
+    @Override
+    public double initNoiseSigma() {
+        float max = 0;
+        for (float s : sigmas) {
+            max = Math.max(max, s);
+        }
+        return spacing.equals("leading") ? sqrt(max * max + 1f) : max;
+    }
+
+    /** x + σ·ε at the σ of {@code t} (diffusers' {@code add_noise} for σ-parameterised schedulers). */
+    @Override
+    public NdArray addNoise(NdArray original, NdArray noise, double t) {
+        requireTimesteps();
+        requireSameShape(noise, original, "the noise");
+        float sigma = sigmas[indexForTimestep(t)];
+        float[] o = original.data();
+        float[] n = noise.data();
+        float[] out = new float[o.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = o[i] + n[i] * sigma;
+        }
+        return original.with(out);
+    }
+
+    /** The inference timesteps for Euler-type spacing (float, not rounded for {@code linspace}), noisiest first. */
+    protected double[] eulerTimesteps(int n) {
+        return switch (spacing) {
+            case "linspace" -> Numerics.reverse(Numerics.npLinspace(0, trainSteps - 1, n));
+            case "leading" -> {
+                double[] t = new double[n];
+                int ratio = trainSteps / n;
+                for (int i = 0; i < n; i++) {
+                    t[i] = (double) (n - 1 - i) * ratio + stepsOffset;
+                }
+                yield t;
+            }
+            default -> {
+                double[] t = Numerics.round(Numerics.npArange(trainSteps, 0, -(double) trainSteps / n));
+                for (int i = 0; i < t.length; i++) {
+                    t[i] -= 1;
+                }
+                yield t;
+            }
+        };
+    }
+}

@@ -1,0 +1,317 @@
+package io.triptych.schedulers;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Arrays;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.triptych.api.InvalidRequestException;
+
+/**
+ * diffusers' own scheduler tests (tests/schedulers/test_scheduler_*.py), with their published
+ * sums and means of |sample|: the deterministic sample of shape [4, 3, 8, 8] holding
+ * (256·c + 32·h + 4·w + b) / 768 at [b, c, h, w], the dummy model {@code sample · t / (t + 1)},
+ * and {@code torch.manual_seed(0)} generators reproduced by {@link TorchGenerator}.
+ */
+class DiffusersFullLoopTest {
+
+    private static NdArray dummySample(boolean flipped) {
+        float[] d = new float[768];
+        for (int b = 0; b < 4; b++) {
+            for (int c = 0; c < 3; c++) {
+                for (int h = 0; h < 8; h++) {
+                    for (int w = 0; w < 8; w++) {
+                        int idx = 256 * c + 32 * h + 4 * w + b;
+                        d[((b * 3 + c) * 8 + h) * 8 + w] = (float) (flipped ? 767 - idx : idx) / 768f;
+                    }
+                }
+            }
+        }
+        return NdArray.of(d, 4, 3, 8, 8);
+    }
+
+    private static NdArray model(NdArray sample, double t) {
+        float[] s = sample.data();
+        float[] out = new float[s.length];
+        for (int i = 0; i < s.length; i++) {
+            out[i] = s[i] * (float) t / (float) (t + 1);
+        }
+        return sample.with(out);
+    }
+
+    private static SchedulerConfig config(Map<String, ?> base, Object... more) {
+        SchedulerConfig c = SchedulerConfig.of(base);
+        for (int i = 0; i < more.length; i += 2) {
+            c = c.with((String) more[i], more[i + 1]);
+        }
+        return c;
+    }
+
+    private static void assertSumMean(NdArray sample, double sum, double mean) {
+        assertEquals(sum, sample.absSum(), 1e-2, "sum of |sample|");
+        assertEquals(mean, sample.absMean(), 1e-3, "mean of |sample|");
+    }
+
+    // ---- DDIM: test_scheduler_ddim.py ----
+
+    private static final Map<String, Object> DDIM = Map.of("num_train_timesteps", 1000, "beta_start", 0.0001, "beta_end", 0.02,
+            "beta_schedule", "linear", "clip_sample", true);
+
+    private static NdArray ddimLoop(SchedulerConfig c) {
+        Scheduler s = Schedulers.create("DDIMScheduler", c);
+        s.setTimesteps(10);
+        NdArray sample = dummySample(false);
+        for (double t : s.timesteps()) {
+            sample = s.step(model(sample, t), t, sample, null).prevSample();
+        }
+        return sample;
+    }
+
+    @Test
+    void ddimFullLoopNoNoise() {
+        assertSumMean(ddimLoop(config(DDIM)), 172.0067, 0.223967);
+    }
+
+    @Test
+    void ddimFullLoopVPrediction() {
+        assertSumMean(ddimLoop(config(DDIM, "prediction_type", "v_prediction")), 52.5302, 0.0684);
+    }
+
+    @Test
+    void ddimFullLoopSetAlphaToOne() {
+        assertSumMean(ddimLoop(config(DDIM, "set_alpha_to_one", true, "beta_start", 0.01)), 149.8295, 0.1951);
+        assertSumMean(ddimLoop(config(DDIM, "set_alpha_to_one", false, "beta_start", 0.01)), 149.0784, 0.1941);
+    }
+
+    @Test
+    void ddimFullLoopWithNoise() {
+        Scheduler s = Schedulers.create("DDIMScheduler", config(DDIM));
+        s.setTimesteps(10);
+        double[] ts = Arrays.copyOfRange(s.timesteps(), 8, 10);
+        NdArray sample = s.addNoise(dummySample(false), dummySample(true), ts[0]);
+        for (double t : ts) {
+            sample = s.step(model(sample, t), t, sample, null).prevSample();
+        }
+        assertSumMean(sample, 354.5418, 0.4616);
+    }
+
+    @Test
+    void ddimStepsOffsetAndVariance() {
+        DDIMScheduler s = new DDIMScheduler(config(DDIM, "steps_offset", 1));
+        s.setTimesteps(5);
+        assertArrayEquals(new double[] {801, 601, 401, 201, 1}, s.timesteps());
+        // test_variance: sigma_t² between training steps, through η = 1 on a zero model output
+        assertEquals(0.02, new DDPMScheduler(config(DDIM)).variance(999, 998), 1e-5);
+        assertEquals(0.00979, new DDPMScheduler(config(DDIM)).variance(487, 486), 1e-5);
+    }
+
+    // ---- DDPM: test_scheduler_ddpm.py (1000 steps, torch-seeded noise) ----
+
+    private static final Map<String, Object> DDPM = Map.of("num_train_timesteps", 1000, "beta_start", 0.0001, "beta_end", 0.02,
+            "beta_schedule", "linear", "variance_type", "fixed_small", "clip_sample", true);
+
+    private static NdArray ddpmLoop(SchedulerConfig c, int tStart, boolean noised) {
+        Scheduler s = Schedulers.create("DDPMScheduler", c);
+        NoiseGenerator g = new TorchGenerator(0);
+        double[] ts = Arrays.copyOfRange(s.timesteps(), tStart, s.timesteps().length);
+        NdArray sample = dummySample(false);
+        if (noised) {
+            sample = s.addNoise(sample, dummySample(true), ts[0]);
+        }
+        for (double t : ts) {
+            sample = s.step(model(sample, t), t, sample, g).prevSample();
+        }
+        return sample;
+    }
+
+    @Test
+    void ddpmFullLoopNoNoise() {
+        assertSumMean(ddpmLoop(config(DDPM), 0, false), 258.9606, 0.3372);
+    }
+
+    @Test
+    void ddpmFullLoopVPrediction() {
+        assertSumMean(ddpmLoop(config(DDPM, "prediction_type", "v_prediction"), 0, false), 202.0296, 0.2631);
+    }
+
+    @Test
+    void ddpmFullLoopWithNoise() {
+        assertSumMean(ddpmLoop(config(DDPM), 998, true), 387.9466, 0.5051);
+    }
+
+    @Test
+    void ddpmVariance() {
+        DDPMScheduler s = new DDPMScheduler(config(DDPM));
+        assertEquals(0.0, s.variance(0, -1), 1e-5);
+        assertEquals(0.00979, s.variance(487, 486), 1e-5);
+        assertEquals(0.02, s.variance(999, 998), 1e-5);
+    }
+
+    // ---- Euler and Euler ancestral: test_scheduler_euler.py, test_scheduler_euler_ancestral.py (1100 train steps) ----
+
+    private static final Map<String, Object> EULER = Map.of("num_train_timesteps", 1100, "beta_start", 0.0001, "beta_end", 0.02,
+            "beta_schedule", "linear");
+
+    /** The tests feed the scaled sample back as the step's sample, and so do we. */
+    private static NdArray eulerLoop(String name, SchedulerConfig c, int tStart) {
+        Scheduler s = Schedulers.create(name, c);
+        s.setTimesteps(10);
+        NoiseGenerator g = new TorchGenerator(0);
+        NdArray sample = dummySample(false).scale(s.initNoiseSigma());
+        double[] ts = Arrays.copyOfRange(s.timesteps(), tStart, 10);
+        if (tStart > 0) {
+            sample = s.addNoise(sample, dummySample(true), ts[0]);
+        }
+        for (double t : ts) {
+            sample = s.scaleModelInput(sample, t);
+            sample = s.step(model(sample, t), t, sample, g).prevSample();
+        }
+        return sample;
+    }
+
+    @Test
+    void eulerFullLoopNoNoise() {
+        assertSumMean(eulerLoop("EulerDiscreteScheduler", config(EULER), 0), 10.0807, 0.0131);
+    }
+
+    @Test
+    void eulerFullLoopVPrediction() {
+        assertSumMean(eulerLoop("EulerDiscreteScheduler", config(EULER, "prediction_type", "v_prediction"), 0), 0.0002, 2.2676e-06);
+    }
+
+    @Test
+    void eulerFullLoopKarrasSigmas() {
+        assertSumMean(eulerLoop("EulerDiscreteScheduler", config(EULER, "use_karras_sigmas", true), 0), 124.52299499511719, 0.16213932633399963);
+    }
+
+    @Test
+    void eulerFullLoopWithNoise() {
+        assertSumMean(eulerLoop("EulerDiscreteScheduler", config(EULER), 8), 57062.9297, 74.3007);
+    }
+
+    @Test
+    void eulerAncestralFullLoopNoNoise() {
+        assertSumMean(eulerLoop("EulerAncestralDiscreteScheduler", config(EULER), 0), 152.3192, 0.1983);
+    }
+
+    @Test
+    void eulerAncestralFullLoopVPrediction() {
+        assertSumMean(eulerLoop("EulerAncestralDiscreteScheduler", config(EULER, "prediction_type", "v_prediction"), 0), 108.4439, 0.1412);
+    }
+
+    @Test
+    void eulerAncestralFullLoopWithNoise() {
+        assertSumMean(eulerLoop("EulerAncestralDiscreteScheduler", config(EULER), 8), 56163.0508, 73.1290);
+    }
+
+    // ---- DPM-Solver++ multistep: test_scheduler_dpm_multi.py (published means) ----
+
+    private static final Map<String, Object> DPM = Map.ofEntries(Map.entry("num_train_timesteps", 1000), Map.entry("beta_start", 0.0001),
+            Map.entry("beta_end", 0.02), Map.entry("beta_schedule", "linear"), Map.entry("solver_order", 2),
+            Map.entry("prediction_type", "epsilon"), Map.entry("thresholding", false), Map.entry("sample_max_value", 1.0),
+            Map.entry("algorithm_type", "dpmsolver++"), Map.entry("solver_type", "midpoint"), Map.entry("lower_order_final", false),
+            Map.entry("euler_at_final", false), Map.entry("final_sigmas_type", "sigma_min"));
+
+    private static NdArray dpmLoop(SchedulerConfig c) {
+        Scheduler s = Schedulers.create("DPMSolverMultistepScheduler", c);
+        s.setTimesteps(10);
+        NoiseGenerator g = new TorchGenerator(0);
+        NdArray sample = dummySample(false);
+        for (double t : s.timesteps()) {
+            sample = s.step(model(sample, t), t, sample, g).prevSample();
+        }
+        return sample;
+    }
+
+    @Test
+    void dpmFullLoopNoNoise() {
+        assertEquals(0.3301, dpmLoop(config(DPM)).absMean(), 1e-3);
+    }
+
+    @Test
+    void dpmFullLoopVPrediction() {
+        assertEquals(0.2251, dpmLoop(config(DPM, "prediction_type", "v_prediction")).absMean(), 1e-3);
+    }
+
+    @Test
+    void dpmFullLoopKarrasAndVPrediction() {
+        assertEquals(0.2096, dpmLoop(config(DPM, "prediction_type", "v_prediction", "use_karras_sigmas", true)).absMean(), 1e-3);
+    }
+
+    @Test
+    void dpmFullLoopThresholding() {
+        assertEquals(1.1364, dpmLoop(config(DPM, "thresholding", true, "dynamic_thresholding_ratio", 0.87, "sample_max_value", 0.5)).absMean(), 1e-3);
+    }
+
+    @Test
+    void dpmFullLoopWithNoise() {
+        Scheduler s = Schedulers.create("DPMSolverMultistepScheduler", config(DPM));
+        s.setTimesteps(10);
+        double[] ts = Arrays.copyOfRange(s.timesteps(), 5, 10);
+        NdArray sample = s.addNoise(dummySample(false), dummySample(true), ts[0]);
+        for (double t : ts) {
+            sample = s.step(model(sample, t), t, sample, null).prevSample();
+        }
+        assertSumMean(sample, 318.4111, 0.4146);
+    }
+
+    @Test
+    void everySolverVariantStaysFinite() {
+        for (String algorithm : new String[] {"dpmsolver", "dpmsolver++", "sde-dpmsolver", "sde-dpmsolver++"}) {
+            for (String type : new String[] {"midpoint", "heun"}) {
+                for (int order = 1; order <= (algorithm.startsWith("sde") ? 2 : 3); order++) {
+                    NdArray x = dpmLoop(config(DPM, "algorithm_type", algorithm, "solver_type", type, "solver_order", order));
+                    for (float v : x.data()) {
+                        assertEquals(true, Float.isFinite(v), algorithm + " " + type + " order " + order);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- timestep spacing (diffusers' Table 2 of "Common Diffusion Noise Schedules...") ----
+
+    @Test
+    void timestepSpacings() {
+        DDIMScheduler s = new DDIMScheduler(config(DDIM, "timestep_spacing", "trailing"));
+        s.setTimesteps(10);
+        assertArrayEquals(new double[] {999, 899, 799, 699, 599, 499, 399, 299, 199, 99}, s.timesteps());
+        s = new DDIMScheduler(config(DDIM, "timestep_spacing", "linspace"));
+        s.setTimesteps(10);
+        assertArrayEquals(new double[] {999, 888, 777, 666, 555, 444, 333, 222, 111, 0}, s.timesteps());
+        s = new DDIMScheduler(config(DDIM));
+        s.setTimesteps(10);
+        assertArrayEquals(new double[] {900, 800, 700, 600, 500, 400, 300, 200, 100, 0}, s.timesteps());
+        DPMSolverMultistepScheduler d = new DPMSolverMultistepScheduler(config(DPM));
+        d.setTimesteps(10);
+        assertArrayEquals(new double[] {999, 899, 799, 699, 599, 500, 400, 300, 200, 100}, d.timesteps());
+    }
+
+    @Test
+    void badConfigurationsAreTypedErrors() {
+        assertEquals("unknown scheduler 'PNDMScheduler' (supported: DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, "
+                        + "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler)",
+                assertThrows(InvalidRequestException.class, () -> Schedulers.create("PNDMScheduler", SchedulerConfig.empty())).getMessage());
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("DDIMScheduler", config(DDIM, "beta_schedule", "sigmoid")));
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("DDIMScheduler", config(DDIM, "num_train_timesteps", "many")));
+        Scheduler s = Schedulers.create("DDIMScheduler", config(DDIM));
+        assertEquals("the number of inference steps must be between 1 and num_train_timesteps (1000), not 0",
+                assertThrows(InvalidRequestException.class, () -> s.setTimesteps(0)).getMessage());
+    }
+
+    @Test
+    void readsDiffusersJson() {
+        Scheduler s = Schedulers.create(SchedulerConfig.parse("""
+                {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
+                 "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
+                 "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null}
+                """).with(SchedulerConfig.CLASS_NAME, "EulerDiscreteScheduler"));
+        s.setTimesteps(50);
+        assertEquals(50, s.timesteps().length);
+        assertEquals(14.6146, s.initNoiseSigma(), 1e-3);
+    }
+}
