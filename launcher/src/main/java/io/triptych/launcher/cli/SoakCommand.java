@@ -118,21 +118,32 @@ final class SoakCommand implements Callable<Integer> {
                             requests.incrementAndGet();
                             failed.incrementAndGet();
                             errors.add(e.toString());
+                            pause();
                         }
                     }
                 }));
             }
 
             String[] means = {"preference", "bundle-stop-start", "bundle-update"};
-            int next = 0;
-            while (System.nanoTime() + every.toNanos() < end) {
-                Thread.sleep(every.toMillis());
+            Map<String, ConcurrentLinkedQueue<Double>> swapMillis = new LinkedHashMap<>();
+            for (String m : means) {
+                swapMillis.put(m, new ConcurrentLinkedQueue<>());
+            }
+            // swaps start at a fixed rate: one that takes longer than the period is followed at once
+            long nextSwap = System.nanoTime() + every.toNanos();
+            for (int next = 0; nextSwap < end; next++, nextSwap += every.toNanos()) {
+                long wait = nextSwap - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
                 String current = generator.backendId();
                 String target = backends.get((backends.indexOf(current) + 1) % backends.size());
-                String how = means[next++ % means.length];
-                lastSwap.set(new Swap(System.nanoTime(), how, target));
+                String how = means[next % means.length];
+                long started = System.nanoTime();
+                lastSwap.set(new Swap(started, how, target));
                 swapCount.incrementAndGet();
                 swap(h, how, current, target);
+                swapMillis.get(how).add((System.nanoTime() - started) / 1e6);
             }
             for (Thread t : threads) {
                 t.join();
@@ -150,6 +161,9 @@ final class SoakCommand implements Callable<Integer> {
             o.put("latency_ms_steady", percentiles(steady));
             o.put("latency_ms_during_swaps", percentiles(duringSwaps));
             o.put("first_request_after_swap_ms", percentiles(firstServed));
+            Map<String, Object> swapTimes = new LinkedHashMap<>();
+            swapMillis.forEach((how, times) -> swapTimes.put(how, percentiles(times)));
+            o.put("swap_ms_by_means", swapTimes);
             o.put("errors", errors.stream().distinct().limit(5).toList());
             System.out.println(new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(o));
             return failed.get() == 0 && mismatched.get() == 0 ? 0 : 1;
@@ -211,6 +225,15 @@ final class SoakCommand implements Callable<Integer> {
         m.put("p50", sorted.isEmpty() ? null : Math.round(sorted.get(sorted.size() / 2) * 10) / 10.0);
         m.put("p99", sorted.isEmpty() ? null : Math.round(sorted.get(Math.min(sorted.size() - 1, (int) (sorted.size() * 0.99))) * 10) / 10.0);
         return m;
+    }
+
+    /** A client that just failed waits a little, so that a failure is counted once, not in a tight loop. */
+    private static void pause() {
+        try {
+            Thread.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static Thread startThread(String name, Runnable body) {

@@ -34,6 +34,8 @@ final class GenerationLoop {
     private final TokenListener listener;
     /** How long a request whose backend vanished waits for the model to be moved. */
     private static final Duration MIGRATION_WAIT = Duration.ofSeconds(60);
+    /** How many times one step may move to other parts before the request fails. */
+    private static final int MAX_MIGRATIONS = 8;
 
     private BackendBinding binding;
     private BackendBinding.Lease lease;
@@ -89,12 +91,18 @@ final class GenerationLoop {
         request.cancellation().throwIfCancelled();
         long start = System.nanoTime();
         float[][] logits;
-        try {
-            logits = state.run();
-        } catch (BackendUnavailableException gone) {
-            lease = binding.migrate(lease, MIGRATION_WAIT);
-            state.moveTo(lease.compiled().part(config.part().name()));
-            logits = state.run();
+        for (int moves = 0; ; moves++) {
+            try {
+                logits = state.run();
+                break;
+            } catch (BackendUnavailableException gone) {
+                // the parts it moved to may vanish too (swaps in quick succession); give up only after several moves
+                if (moves == MAX_MIGRATIONS) {
+                    throw gone;
+                }
+                lease = binding.migrate(lease, MIGRATION_WAIT);
+                state.moveTo(lease.compiled().part(config.part().name()));
+            }
         }
         long elapsed = System.nanoTime() - start;
         if (promptNanos == 0) {

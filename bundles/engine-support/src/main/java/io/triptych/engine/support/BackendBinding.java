@@ -76,15 +76,35 @@ public final class BackendBinding {
         }
     }
 
+    private static final int SWAP_GAP_SECONDS = 15;
+    /** How long a request waits for a backend while backends are being swapped. */
+    static final Duration SWAP_GAP_WAIT = Duration.ofSeconds(SWAP_GAP_SECONDS);
+
     private Bound current;
     private String unavailableReason = "no compute backend is registered";
+    /** Whether the model is without parts only while backends come and go (then requests wait), not because none can run it. */
+    private boolean inGap = true;
 
     /**
-     * A lease on the current parts.
+     * A lease on the current parts. While the model is between backends (a swap left none for
+     * a moment) this waits up to {@value #SWAP_GAP_SECONDS} s for one.
      *
      * @throws BackendUnavailableException if no backend runs the model, with the reason
      */
     public synchronized Lease acquire() {
+        long deadline = System.nanoTime() + SWAP_GAP_WAIT.toNanos();
+        while (current == null && inGap) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                wait(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new TriptychException("interrupted while waiting for a backend");
+            }
+        }
         if (current == null) {
             throw new BackendUnavailableException(unavailableReason);
         }
@@ -126,8 +146,22 @@ public final class BackendBinding {
         replace(new Bound(compiled), null);
     }
 
-    /** No backend runs the model now; new requests fail with {@code reason}. */
+    /** No backend can run the model; new requests fail at once with {@code reason}. */
     public void unbind(String reason) {
+        unbind(reason, false);
+    }
+
+    /**
+     * No backend runs the model now.
+     *
+     * @param inSwapGap whether that is only because backends are coming and going (none is
+     *                  registered, or those tried were going away): requests then wait a while
+     *                  for one before failing with {@code reason}
+     */
+    public void unbind(String reason, boolean inSwapGap) {
+        synchronized (this) {
+            inGap = inSwapGap;
+        }
         replace(null, reason);
     }
 
@@ -141,6 +175,9 @@ public final class BackendBinding {
         synchronized (this) {
             old = current;
             current = next;
+            if (next != null) {
+                inGap = true;
+            }
             if (reason != null) {
                 unavailableReason = reason;
             }

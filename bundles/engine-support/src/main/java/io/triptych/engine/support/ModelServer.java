@@ -169,6 +169,7 @@ public final class ModelServer<S> implements AutoCloseable {
     private void place(Entry e) {
         String id = e.served.model().id();
         List<String> passedOver = new ArrayList<>();
+        boolean refused = false;
         for (ComputeBackend b : preferences.rank(id, backends)) {
             if (b == e.backend) {
                 settle(e, b, passedOver);
@@ -179,6 +180,8 @@ public final class ModelServer<S> implements AutoCloseable {
                 compiled = compile(b, e.served);
             } catch (RuntimeException ex) {
                 passedOver.add(b.id() + ": " + ex.getMessage());
+                // a backend going away (its removal is queued behind this change) did not refuse the model
+                refused |= !(ex instanceof io.triptych.api.BackendUnavailableException);
                 continue;
             }
             e.served.binding().bind(compiled);
@@ -187,7 +190,7 @@ public final class ModelServer<S> implements AutoCloseable {
             return;
         }
         String why = "no compute backend can run model " + id + (passedOver.isEmpty() ? ": none is registered" : ": " + String.join("; ", passedOver));
-        e.served.binding().unbind(why);
+        e.served.binding().unbind(why, !refused);
         LOG.warn(why);
         settle(e, null, passedOver);
     }

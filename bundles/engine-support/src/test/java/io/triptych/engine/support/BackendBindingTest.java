@@ -73,6 +73,22 @@ class BackendBindingTest {
     }
 
     @Test
+    void aRequestArrivingWhileBackendsAreSwappedWaitsForOne() throws Exception {
+        BackendBinding binding = new BackendBinding();
+        binding.unbind("no compute backend can run model m: none is registered", true);
+        Recording cpu = new Recording("ort-cpu");
+        Thread mover = new Thread(() -> {
+            sleep(100);
+            binding.bind(compiled(cpu));
+        });
+        mover.start();
+        try (BackendBinding.Lease lease = binding.acquire()) {
+            assertSame(cpu, lease.compiled().part("model.onnx"));
+        }
+        mover.join();
+    }
+
+    @Test
     void aRequestWhoseBackendVanishedMigratesOnceTheModelMoves() throws Exception {
         BackendBinding binding = new BackendBinding();
         Recording lost = new Recording("opencl");
@@ -86,9 +102,9 @@ class BackendBindingTest {
         mover.start();
         BackendBinding.Lease moved = binding.migrate(lease, Duration.ofSeconds(10));
         assertSame(cpu, moved.compiled().part("model.onnx"));
-        assertTrue(lost.closed, "the lost parts close once their last request left");
         moved.close();
         mover.join();
+        assertTrue(lost.closed, "the lost parts close once their last request left");
     }
 
     @Test
