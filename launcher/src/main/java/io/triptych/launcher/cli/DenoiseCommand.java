@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,18 +18,15 @@ import javax.imageio.ImageIO;
 
 import com.google.gson.GsonBuilder;
 
-import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
-import io.triptych.api.ModelLoadException;
 import io.triptych.api.Paradigm;
 import io.triptych.api.denoiser.DenoiseRequest;
 import io.triptych.api.denoiser.DenoiseResult;
 import io.triptych.api.denoiser.Denoiser;
 import io.triptych.api.denoiser.NoiseSource;
 import io.triptych.api.denoiser.ProgressListener;
-import io.triptych.api.model.ModelDescriptor;
-import io.triptych.api.model.ModelState;
 import io.triptych.launcher.TriptychHost;
+
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,14 +35,16 @@ import picocli.CommandLine.Option;
         description = "Draws images with a diffusion pipeline (a diffusers ONNX folder) and writes them as PNG. "
                 + "Scheduler names and seeds follow diffusers: the same seed and noise source give the same image as Python.")
 final class DenoiseCommand implements Callable<Integer> {
-    private static final Duration SERVICE_WAIT = Duration.ofSeconds(30);
 
     @Mixin
     HostOptions host;
 
-    @Option(names = "--model", required = true, paramLabel = "ID|FOLDER",
+    @Option(names = "--model", paramLabel = "ID|FOLDER", defaultValue = "tiny-diffusion",
             description = "A deployed model's id, or a pipeline folder to deploy for this run.")
     String model;
+
+    @Option(names = "--backend", paramLabel = "ID", description = "Run on this compute backend (e.g. ort-cpu, opencl); exit 2 with the reason if it cannot run the model.")
+    String backend;
     @Option(names = "--prompt", required = true, description = "What to draw.")
     String prompt;
     @Option(names = "--negative-prompt", description = "What to steer away from.")
@@ -90,8 +88,8 @@ final class DenoiseCommand implements Callable<Integer> {
             b.initImage(readImage(initImage), strength);
         }
         DenoiseRequest request = b.build();
-        try (TriptychHost h = host.builder().start()) {
-            Denoiser d = denoiser(h);
+        try (TriptychHost h = host.backendPreference(backend).start()) {
+            Denoiser d = host.modelService(h, Denoiser.class, Paradigm.DIFFUSION, model, backend);
             ProgressBar bar = System.console() != null && !host.json ? new ProgressBar(System.err) : null;
             DenoiseResult result = d.denoise(request, bar != null ? bar : (s, n, t) -> { });
             if (bar != null) {
@@ -117,29 +115,6 @@ final class DenoiseCommand implements Callable<Integer> {
             return img;
         } catch (IOException e) {
             throw new InvalidRequestException("--init-image " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** The model's Denoiser, deploying a folder first; FAILED models are reported with their reason. */
-    private Denoiser denoiser(TriptychHost h) {
-        Path folder = Path.of(model);
-        String id = model;
-        if (Files.isDirectory(folder)) {
-            ModelDescriptor d = h.models().deploy(folder);
-            if (d.state() == ModelState.FAILED) {
-                throw new ModelLoadException("model folder " + folder + " failed to load: " + d.failureReason());
-            }
-            id = d.id();
-        }
-        ModelDescriptor d = h.models().get(id);
-        if (d.paradigm() != Paradigm.DIFFUSION) {
-            throw new InvalidRequestException("model " + id + " is a " + d.paradigm().id() + " model, not a diffusion pipeline");
-        }
-        try {
-            return h.service(Denoiser.class, "(" + ModelDescriptor.PROPERTY_ID + "=" + id + ")", SERVICE_WAIT);
-        } catch (BackendUnavailableException e) {
-            throw new BackendUnavailableException("the denoiser engine does not serve model " + id
-                    + " (its pipeline files could not be read; the log says why)");
         }
     }
 
