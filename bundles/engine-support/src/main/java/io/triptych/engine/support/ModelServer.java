@@ -98,7 +98,11 @@ public final class ModelServer<S> implements AutoCloseable {
         });
     }
 
+    /** Serves a deployed model of this server's paradigm; models of other paradigms are not this engine's. */
     public void addModel(ModelDescriptor model) {
+        if (model.paradigm() != paradigm) {
+            return;
+        }
         onEngineThread(() -> {
             Served<S> served;
             try {
