@@ -60,7 +60,7 @@ final class PredictCommand implements Callable<Integer> {
     @Option(names = "--labels", paramLabel = "A,B,C", description = "Candidate labels, comma-separated.")
     String labels;
 
-    @Option(names = "--threshold", defaultValue = "0.1",
+    @Option(names = "--threshold", defaultValue = "0.02",
             description = "With --stream: the cosine distance from the last decoded embedding that triggers a decode (default: ${DEFAULT-VALUE}).")
     double threshold;
 
