@@ -7,9 +7,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.locks.ReadWriteLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.Supplier;
 
 import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
@@ -24,7 +21,7 @@ import io.triptych.api.tensor.DType;
 import io.triptych.api.tensor.Tensor;
 import io.triptych.api.tensor.TensorSpec;
 import io.triptych.engine.support.BackendBinding;
-import io.triptych.engine.support.Served;
+import io.triptych.engine.support.ServedModel;
 import io.triptych.schedulers.DDIMScheduler;
 import io.triptych.schedulers.NdArray;
 import io.triptych.schedulers.NoiseGenerator;
@@ -40,16 +37,12 @@ import io.triptych.tokenizers.HfTokenizer;
  * a request goes away, the request continues on the one the model moved to, from its current
  * latents. {@link #close()} waits for requests in flight.
  */
-final class OnnxDenoiser implements Denoiser, Served<Denoiser> {
+final class OnnxDenoiser extends ServedModel<Denoiser> implements Denoiser {
     static final int MAX_IMAGES = 64;
     private static final Duration MIGRATION_WAIT = Duration.ofSeconds(30);
 
-    private final ModelDescriptor model;
     private final Pipeline pipeline;
     private final HfTokenizer tokenizer;
-    private final BackendBinding binding = new BackendBinding();
-    private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private boolean closed;
 
     /**
      * Reads the pipeline folder and its tokenizer.
@@ -57,14 +50,9 @@ final class OnnxDenoiser implements Denoiser, Served<Denoiser> {
      * @throws ModelLoadException if a part, the scheduler config or the tokenizer is missing or malformed
      */
     OnnxDenoiser(ModelDescriptor model) {
-        this.model = model;
+        super(model);
         this.pipeline = new Pipeline(model);
         this.tokenizer = pipeline.tokenizerJson == null ? null : HfTokenizer.load(pipeline.tokenizerJson);
-    }
-
-    @Override
-    public ModelDescriptor model() {
-        return model;
     }
 
     @Override
@@ -75,11 +63,6 @@ final class OnnxDenoiser implements Denoiser, Served<Denoiser> {
     @Override
     public List<ModelPart> parts() {
         return pipeline.parts();
-    }
-
-    @Override
-    public BackendBinding binding() {
-        return binding;
     }
 
     /** One UNet evaluation on zero latents: a backend that compiles but cannot run the UNet fails here, before traffic moves. */
@@ -103,11 +86,6 @@ final class OnnxDenoiser implements Denoiser, Served<Denoiser> {
     }
 
     @Override
-    public String backendId() {
-        return binding.backendId();
-    }
-
-    @Override
     public DenoiseResult denoise(DenoiseRequest request, ProgressListener listener) {
         return withOpen(() -> {
             Scheduler scheduler = validate(request);
@@ -117,33 +95,11 @@ final class OnnxDenoiser implements Denoiser, Served<Denoiser> {
         });
     }
 
-    /** Waits for requests in flight, then frees the compiled parts and the tokenizer. */
+    /** Frees the tokenizer once the last request has left. */
     @Override
-    public void close() {
-        lifecycle.writeLock().lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            binding.unbind("model " + model.id() + " was withdrawn");
-            if (tokenizer != null) {
-                tokenizer.close();
-            }
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
-    }
-
-    private <T> T withOpen(Supplier<T> work) {
-        lifecycle.readLock().lock();
-        try {
-            if (closed) {
-                throw new BackendUnavailableException("model " + model.id() + " was withdrawn");
-            }
-            return work.get();
-        } finally {
-            lifecycle.readLock().unlock();
+    protected void release() {
+        if (tokenizer != null) {
+            tokenizer.close();
         }
     }
 
@@ -166,7 +122,7 @@ final class OnnxDenoiser implements Denoiser, Served<Denoiser> {
                 throw new InvalidRequestException("strength must be in (0, 1], not " + r.strength());
             }
             if (pipeline.vaeDecoder != null && pipeline.vaeEncoder == null) {
-                throw new InvalidRequestException("model " + model.id() + " has no vae_encoder, so it cannot start from an image");
+                throw new InvalidRequestException("model " + model().id() + " has no vae_encoder, so it cannot start from an image");
             }
         }
         Scheduler s;
@@ -209,7 +165,7 @@ final class OnnxDenoiser implements Denoiser, Served<Denoiser> {
 
     /** One request: its lease on compiled parts, moved to another backend if its own goes away. */
     private final class Run implements AutoCloseable {
-        private BackendBinding.Lease lease = binding.acquire();
+        private BackendBinding.Lease lease = binding().acquire();
 
         /** Runs a part and returns its first (or named) output, copied to the host. */
         private NdArray run(String part, Map<String, Tensor> inputs, String output) {
@@ -223,7 +179,7 @@ final class OnnxDenoiser implements Denoiser, Served<Denoiser> {
                         out.values().forEach(Tensor::close);
                     }
                 } catch (BackendUnavailableException gone) {
-                    lease = binding.migrate(lease, MIGRATION_WAIT);
+                    lease = binding().migrate(lease, MIGRATION_WAIT);
                 }
             }
         }

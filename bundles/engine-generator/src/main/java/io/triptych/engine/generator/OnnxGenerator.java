@@ -4,10 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.ReadWriteLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
-import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
 import io.triptych.api.generator.GenerationRequest;
 import io.triptych.api.generator.GenerationResult;
@@ -17,7 +14,7 @@ import io.triptych.api.generator.TokenListener;
 import io.triptych.api.model.ModelDescriptor;
 import io.triptych.api.model.ModelPart;
 import io.triptych.engine.support.BackendBinding;
-import io.triptych.engine.support.Served;
+import io.triptych.engine.support.ServedModel;
 import io.triptych.tokenizers.HfTokenizer;
 
 /**
@@ -25,18 +22,14 @@ import io.triptych.tokenizers.HfTokenizer;
  * and the {@link BackendBinding} its requests run on. Requests run concurrently; {@link #close()}
  * waits for those in flight.
  */
-final class OnnxGenerator implements Generator, Served<Generator> {
+final class OnnxGenerator extends ServedModel<Generator> implements Generator {
     static final String TOKENIZER_FILE = "tokenizer.json";
     private static final int MAX_BATCH = 256;
 
-    private final ModelDescriptor model;
     private final LlmConfig config;
     private final DecoderLayout layout;
     /** {@code null} for a model folder without {@code tokenizer.json}: it takes token ids only. */
     private final HfTokenizer tokenizer;
-    private final BackendBinding binding = new BackendBinding();
-    private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private boolean closed;
 
     /**
      * Reads the model's configuration, decoder signature and tokenizer.
@@ -44,7 +37,7 @@ final class OnnxGenerator implements Generator, Served<Generator> {
      * @throws io.triptych.api.ModelLoadException if they are missing or malformed
      */
     OnnxGenerator(ModelDescriptor model) {
-        this.model = model;
+        super(model);
         this.config = LlmConfig.read(model);
         this.layout = new DecoderLayout(config);
         Path tokenizerFile = model.folder().resolve(TOKENIZER_FILE);
@@ -66,28 +59,12 @@ final class OnnxGenerator implements Generator, Served<Generator> {
         return List.of(config.part());
     }
 
-    @Override
-    public BackendBinding binding() {
-        return binding;
-    }
-
     /** One decoder step on a single token: a backend that compiles but cannot run the decoder fails here, before traffic moves. */
     @Override
     public void warm(BackendBinding.Compiled compiled) {
         try (DecoderState state = new DecoderState(layout, compiled.part(config.part().name()), new int[][] {{0}}, config.padTokenId(), 1)) {
             state.run();
         }
-    }
-
-    @Override
-    public ModelDescriptor model() {
-        return model;
-    }
-
-    /** The backend new requests run on, or {@code null} while none can run the model. */
-    @Override
-    public String backendId() {
-        return binding.backendId();
     }
 
     @Override
@@ -111,43 +88,21 @@ final class OnnxGenerator implements Generator, Served<Generator> {
             SearchOptions search = resolve(request.search());
             List<int[]> prompts = prompts(request);
             int maxLength = validate(request, search, prompts);
-            return new GenerationLoop(config, layout, tokenizer, request, search, prompts, maxLength, listener).run(binding);
+            return new GenerationLoop(config, layout, tokenizer, request, search, prompts, maxLength, listener).run(binding());
         });
     }
 
-    /** Waits for requests in flight, then frees the compiled model and the tokenizer. */
+    /** Frees the tokenizer once the last request has left. */
     @Override
-    public void close() {
-        lifecycle.writeLock().lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            binding.unbind("model " + model.id() + " was withdrawn");
-            if (tokenizer != null) {
-                tokenizer.close();
-            }
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
-    }
-
-    private <T> T withOpen(java.util.function.Supplier<T> work) {
-        lifecycle.readLock().lock();
-        try {
-            if (closed) {
-                throw new BackendUnavailableException("model " + model.id() + " was withdrawn");
-            }
-            return work.get();
-        } finally {
-            lifecycle.readLock().unlock();
+    protected void release() {
+        if (tokenizer != null) {
+            tokenizer.close();
         }
     }
 
     private HfTokenizer requireTokenizer() {
         if (tokenizer == null) {
-            throw new InvalidRequestException("model " + model.id() + " has no " + TOKENIZER_FILE + ": give token ids, not text");
+            throw new InvalidRequestException("model " + model().id() + " has no " + TOKENIZER_FILE + ": give token ids, not text");
         }
         return tokenizer;
     }
@@ -204,9 +159,9 @@ final class OnnxGenerator implements Generator, Served<Generator> {
         check(s.maxLength() >= 0, "max_length must be ≥ 0, got " + s.maxLength());
         int context = config.contextLength();
         int maxLength = s.maxLength() == 0 ? context : s.maxLength();
-        check(maxLength > 0, "model " + model.id() + " declares no context length: give max_length");
+        check(maxLength > 0, "model " + model().id() + " declares no context length: give max_length");
         check(context == 0 || maxLength <= context, "max_length " + maxLength + " exceeds the model's context length " + context);
-        check(request.stopStrings().isEmpty() || tokenizer != null, "stop strings need a tokenizer; model " + model.id() + " has no " + TOKENIZER_FILE);
+        check(request.stopStrings().isEmpty() || tokenizer != null, "stop strings need a tokenizer; model " + model().id() + " has no " + TOKENIZER_FILE);
         for (int r = 0; r < batch; r++) {
             int[] p = prompts.get(r);
             check(p.length > 0, "prompt " + r + " is empty");

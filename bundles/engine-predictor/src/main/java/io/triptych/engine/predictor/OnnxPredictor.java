@@ -10,10 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.locks.ReadWriteLock;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
-import java.util.function.Supplier;
 
 import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
@@ -31,7 +28,7 @@ import io.triptych.api.predictor.StreamDecoding;
 import io.triptych.api.tensor.DType;
 import io.triptych.api.tensor.Tensor;
 import io.triptych.engine.support.BackendBinding;
-import io.triptych.engine.support.Served;
+import io.triptych.engine.support.ServedModel;
 
 /**
  * The {@link Predictor} of one deployed JEPA model folder ({@code jepa.json}): its descriptor, its
@@ -40,20 +37,16 @@ import io.triptych.engine.support.Served;
  * parts the model was moved to (requests keep no state between graph runs worth migrating).
  * Requests run concurrently; {@link #close()} waits for those in flight.
  */
-final class OnnxPredictor implements Predictor, Served<Predictor> {
+final class OnnxPredictor extends ServedModel<Predictor> implements Predictor {
     private static final Duration MIGRATION_WAIT = Duration.ofSeconds(30);
 
     /** Patch embeddings of one image, {@code [count, dim]}. */
     private record Patches(float[] values, int count, int dim) {
     }
 
-    private final ModelDescriptor model;
     private final JepaConfig config;
     /** {@code null} for a model without text parts. */
     private final TextTokens text;
-    private final BackendBinding binding = new BackendBinding();
-    private final ReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private boolean closed;
 
     /**
      * Reads the model's descriptor and tokenizer.
@@ -61,7 +54,7 @@ final class OnnxPredictor implements Predictor, Served<Predictor> {
      * @throws ModelLoadException if they are missing, malformed or do not fit the ONNX parts
      */
     OnnxPredictor(ModelDescriptor model) {
-        this.model = model;
+        super(model);
         this.config = JepaConfig.read(model);
         this.text = config.tokenizer() == null ? null : TextTokens.load(config.tokenizer(), config.maxTextLength());
     }
@@ -74,11 +67,6 @@ final class OnnxPredictor implements Predictor, Served<Predictor> {
     @Override
     public List<ModelPart> parts() {
         return config.parts();
-    }
-
-    @Override
-    public BackendBinding binding() {
-        return binding;
     }
 
     /** Runs every part once on a blank image and a one-token text, so a backend that cannot run one is never switched to. */
@@ -99,20 +87,9 @@ final class OnnxPredictor implements Predictor, Served<Predictor> {
         float[] predicted = config.vlPredictor() == null ? null : queryEmbedding(compiled, patches, oneToken);
         float[][] texts = config.yEncoder() == null ? null : textEmbeddings(compiled, oneToken);
         if (predicted != null && texts != null && predicted.length != texts[0].length) {
-            throw new ModelLoadException("model " + model.id() + ": vl_predictor embeds into " + predicted.length
+            throw new ModelLoadException("model " + model().id() + ": vl_predictor embeds into " + predicted.length
                     + " dimensions, y_encoder into " + texts[0].length + "; they must share one text space");
         }
-    }
-
-    @Override
-    public ModelDescriptor model() {
-        return model;
-    }
-
-    /** The backend new requests run on, or {@code null} while none can run the model. */
-    @Override
-    public String backendId() {
-        return binding.backendId();
     }
 
     @Override
@@ -253,44 +230,22 @@ final class OnnxPredictor implements Predictor, Served<Predictor> {
         });
     }
 
-    /** Waits for requests in flight, then frees the compiled parts and the tokenizer. */
+    /** Frees the tokenizer once the last request has left. */
     @Override
-    public void close() {
-        lifecycle.writeLock().lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            binding.unbind("model " + model.id() + " was withdrawn");
-            if (text != null) {
-                text.close();
-            }
-        } finally {
-            lifecycle.writeLock().unlock();
-        }
-    }
-
-    private <T> T withOpen(Supplier<T> work) {
-        lifecycle.readLock().lock();
-        try {
-            if (closed) {
-                throw new BackendUnavailableException("model " + model.id() + " was withdrawn");
-            }
-            return work.get();
-        } finally {
-            lifecycle.readLock().unlock();
+    protected void release() {
+        if (text != null) {
+            text.close();
         }
     }
 
     /** Runs {@code work} on leased parts; once more on the parts the model moved to if their backend went away. */
     private <T> T onParts(Function<BackendBinding.Compiled, T> work) {
-        BackendBinding.Lease lease = binding.acquire();
+        BackendBinding.Lease lease = binding().acquire();
         try {
             try {
                 return work.apply(lease.compiled());
             } catch (BackendUnavailableException gone) {
-                lease = binding.migrate(lease, MIGRATION_WAIT);
+                lease = binding().migrate(lease, MIGRATION_WAIT);
                 return work.apply(lease.compiled());
             }
         } finally {
@@ -303,7 +258,7 @@ final class OnnxPredictor implements Predictor, Served<Predictor> {
         try (Tensor patches = out.get(JepaConfig.PATCHES)) {
             long[] shape = patches.shape();
             if (shape.length != 3 || shape[0] != 1 || shape[1] != config.patchCount()) {
-                throw new ModelLoadException("model " + model.id() + ": " + encoder.name() + " yields patches " + Arrays.toString(shape)
+                throw new ModelLoadException("model " + model().id() + ": " + encoder.name() + " yields patches " + Arrays.toString(shape)
                         + ", expected [1," + config.patchCount() + ",D] for image_size " + config.imageSize() + " and patch_size "
                         + config.patchSize());
             }
@@ -321,7 +276,7 @@ final class OnnxPredictor implements Predictor, Served<Predictor> {
         try (Tensor predicted = predictor.run(in, Set.of(JepaConfig.PREDICTED)).get(JepaConfig.PREDICTED)) {
             long[] shape = predicted.shape();
             if (!Arrays.equals(shape, new long[] {1, targetPositions.length, p.dim()})) {
-                throw new ModelLoadException("model " + model.id() + ": predictor yields " + Arrays.toString(shape) + " for "
+                throw new ModelLoadException("model " + model().id() + ": predictor yields " + Arrays.toString(shape) + " for "
                         + targetPositions.length + " targets of width " + p.dim());
             }
             return predicted.toFloatArray();
@@ -468,20 +423,20 @@ final class OnnxPredictor implements Predictor, Served<Predictor> {
             return query;
         }
         if (config.defaultQuery().isBlank()) {
-            throw new InvalidRequestException("give a query: model " + model.id() + " has no default_query");
+            throw new InvalidRequestException("give a query: model " + model().id() + " has no default_query");
         }
         return config.defaultQuery();
     }
 
     private void require(ModelPart part, String name, String operation) {
         if (part == null) {
-            throw new InvalidRequestException("model " + model.id() + " has no " + name + ", which " + operation + " needs");
+            throw new InvalidRequestException("model " + model().id() + " has no " + name + ", which " + operation + " needs");
         }
     }
 
     private void requireTextSpace(String operation) {
         if (config.vlPredictor() == null || config.yEncoder() == null) {
-            throw new InvalidRequestException("model " + model.id() + " has no "
+            throw new InvalidRequestException("model " + model().id() + " has no "
                     + (config.vlPredictor() == null ? config.yEncoder() == null ? "vl_predictor and no y_encoder" : "vl_predictor" : "y_encoder")
                     + ", which " + operation + " needs");
         }
