@@ -27,6 +27,9 @@ final class NnOps {
         ops.put("ai.onnx:ReduceSumSquare", (x, n) -> reduce(x, n, 5));
         ops.put("ai.onnx:LayerNormalization", NnOps::layerNorm);
         ops.put("ai.onnx:Conv", NnOps::conv);
+        ops.put("ai.onnx:MaxPool", (x, n) -> pool(x, n, 0, false));
+        ops.put("ai.onnx:AveragePool", (x, n) -> pool(x, n, 1, false));
+        ops.put("ai.onnx:GlobalAveragePool", (x, n) -> pool(x, n, 1, true));
         ops.put("ai.onnx:GroupNormalization", NnOps::groupNorm);
         ops.put("ai.onnx:InstanceNormalization", NnOps::instanceNorm);
         ops.put("ai.onnx:Resize", NnOps::resize);
@@ -258,6 +261,49 @@ final class NnOps {
                 .i(channels).i(h).i(wd).i(m).i(kh).i(kw).i(oh).i(ow).i(spatial == 2 ? strides[0] : 1).i(strides[last])
                 .i(spatial == 2 ? pads[0] : 0).i(pads[last]).i(spatial == 2 ? dilations[0] : 1).i(dilations[last])
                 .i(group).i(bias == null ? 0 : 1).i(count).run(count);
+        x.out(n, 0, out);
+    }
+
+    /** 2-D pooling; {@code global} pools each whole feature map (GlobalAveragePool). */
+    private static void pool(Exec x, Node n, int mode, boolean global) {
+        Value in = x.need(n, 0);
+        requireFloat(n, in);
+        if (in.shape.length != 4) {
+            throw n.error("implements 2-D pooling, got input " + Arrays.toString(in.shape));
+        }
+        if (!global && n.ints("dilations") != null && Arrays.stream(n.ints("dilations")).anyMatch(d -> d != 1)) {
+            throw n.error("implements pooling without dilation");
+        }
+        if (n.outputs.length > 1 && n.outputs[1] >= 0) {
+            throw n.error("does not produce MaxPool's indices output");
+        }
+        long h = in.shape[2], w = in.shape[3];
+        long[] kernel = global ? new long[] {h, w} : n.ints("kernel_shape");
+        long[] strides = global ? new long[] {1, 1} : orDefault(n.ints("strides"), 2, 1);
+        long[] pads = global ? new long[4] : orDefault(n.ints("pads"), 4, 0);
+        boolean ceil = !global && n.i("ceil_mode", 0) == 1;
+        String autoPad = global ? "NOTSET" : n.s("auto_pad", "NOTSET");
+        long[] inDims = {h, w};
+        long[] outDims = new long[2];
+        for (int d = 0; d < 2; d++) {
+            if (autoPad.startsWith("SAME")) {
+                outDims[d] = (inDims[d] + strides[d] - 1) / strides[d];
+                long total = Math.max(0, (outDims[d] - 1) * strides[d] + kernel[d] - inDims[d]);
+                pads[d] = autoPad.equals("SAME_UPPER") ? total / 2 : total - total / 2;
+            } else {
+                if (autoPad.equals("VALID")) {
+                    pads[d] = 0;
+                    pads[d + 2] = 0;
+                }
+                long span = inDims[d] + pads[d] + pads[d + 2] - kernel[d];
+                outDims[d] = (ceil ? (span + strides[d] - 1) / strides[d] : span / strides[d]) + 1;
+            }
+        }
+        long[] shape = {in.shape[0], in.shape[1], outDims[0], outDims[1]};
+        Value out = x.allocate(shape);
+        long count = Shapes.size(shape);
+        x.device.kernel("pool2d").mem(out.buffer).mem(x.buffer(in)).i(h).i(w).i(kernel[0]).i(kernel[1]).i(outDims[0]).i(outDims[1])
+                .i(strides[0]).i(strides[1]).i(pads[0]).i(pads[1]).i(mode).i(n.i("count_include_pad", 0)).i(count).run(count);
         x.out(n, 0, out);
     }
 

@@ -395,6 +395,34 @@ __kernel void conv2d(__global float* out, __global const float* x, __global cons
     out[i] = acc;
 }
 
+// 2-D max (mode 0) or average (mode 1) pooling; an average counts padding only with countPad.
+__kernel void pool2d(__global float* out, __global const float* x, int H, int W, int KH, int KW, int OH, int OW,
+                     int sh, int sw, int ph, int pw, int mode, int countPad, int n) {
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int ow = i % OW;
+    int oh = (i / OW) % OH;
+    int bc = i / (OW * OH);
+    __global const float* xc = x + bc * H * W;
+    float acc = mode == 0 ? -INFINITY : 0.0f;
+    int count = 0;
+    for (int kh = 0; kh < KH; kh++) {
+        int ih = oh * sh - ph + kh;
+        for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * sw - pw + kw;
+            bool inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            if (inside) {
+                float v = xc[ih * W + iw];
+                acc = mode == 0 ? fmax(acc, v) : acc + v;
+                count++;
+            } else if (countPad && ih < H + ph && iw < W + pw) {
+                count++;
+            }
+        }
+    }
+    out[i] = mode == 0 ? acc : acc / (float) max(count, 1);
+}
+
 // Group normalisation over (channels of a group) x spatial; scale/bias per channel or per group.
 __kernel void group_norm(__global float* out, __global const float* x, __global const float* scale, __global const float* bias,
                          int C, int G, int spatial, float eps, int perChannel, int rows) {

@@ -194,6 +194,18 @@ class OperatorTest {
     }
 
     @Test
+    void pooling() {
+        op("AveragePool", 11).floats("x", 2, 3, 8, 7).attr("kernel_shape", 2, 2).attr("strides", 2, 2).output("y").matchesOrt(1e-5);
+        op("AveragePool", 11).floats("x", 1, 2, 7, 7).attr("kernel_shape", 3, 3).attr("pads", 1, 1, 1, 1).attr("count_include_pad", 1L)
+                .output("y").matchesOrt(1e-5);
+        op("AveragePool", 11).floats("x", 1, 2, 7, 7).attr("kernel_shape", 3, 3).attr("pads", 1, 1, 1, 1).attr("strides", 2, 2)
+                .attr("ceil_mode", 1L).output("y").matchesOrt(1e-5);
+        op("MaxPool", 12).floats("x", 2, 3, 9, 8).attr("kernel_shape", 3, 2).attr("strides", 2, 1).attr("pads", 1, 0, 1, 1)
+                .output("y").matchesOrt(1e-5);
+        op("GlobalAveragePool", 1).floats("x", 2, 5, 4, 3).output("y").matchesOrt(1e-5);
+    }
+
+    @Test
     void resizes() {
         op("Resize", 13).floats("x", 1, 2, 3, 4).none().constant("s", new float[] {1, 1, 2, 2}, 4).attr("mode", "nearest").output("y").matchesOrt();
         op("Resize", 13).floats("x", 1, 2, 3, 4).none().constant("s", new float[] {1, 1, 2, 1.5f}, 4).attr("mode", "linear").output("y").matchesOrt();
