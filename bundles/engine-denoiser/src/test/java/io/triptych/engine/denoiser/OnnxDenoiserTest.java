@@ -176,4 +176,59 @@ class OnnxDenoiserTest {
         assertThrows(InvalidRequestException.class, () -> denoiser.denoise(request().guidanceRescale(2).build()));
         assertThrows(InvalidRequestException.class, () -> denoiser.denoise(request().noiseSource(NoiseSource.NUMPY).seed(-1).build()));
     }
+
+    /** A UNet whose backend vanishes after a few steps; it moves the pipeline to fresh parts first, as the engine would. */
+    static final class VanishingUnet implements CompiledModel {
+        private final CompiledModel real;
+        private final int runs;
+        private final Runnable onVanish;
+        private int done;
+
+        VanishingUnet(CompiledModel real, int runs, Runnable onVanish) {
+            this.real = real;
+            this.runs = runs;
+            this.onVanish = onVanish;
+        }
+
+        @Override public String backendId() { return "vanishing"; }
+        @Override public List<io.triptych.api.tensor.TensorSpec> inputs() { return real.inputs(); }
+        @Override public List<io.triptych.api.tensor.TensorSpec> outputs() { return real.outputs(); }
+        @Override public void close() { real.close(); }
+
+        @Override
+        public Map<String, io.triptych.api.tensor.Tensor> run(Map<String, ? extends io.triptych.api.tensor.Tensor> in, java.util.Set<String> names) {
+            if (++done > runs) {
+                onVanish.run();
+                throw new io.triptych.api.BackendUnavailableException("device lost");
+            }
+            return real.run(in, names);
+        }
+    }
+
+    @Test
+    void aRunWhoseBackendVanishesMidwayContinuesFromItsLatentsToTheSameImage() {
+        byte[] undisturbed = png(denoiser.denoise(request().build()).images().get(0));
+        OnnxDenoiser d = load(tinySd());
+        try {
+            Map<String, CompiledModel> parts = new HashMap<>();
+            for (ModelPart part : d.parts()) {
+                parts.put(part.name(), ORT.compile(part));
+            }
+            Map<String, CompiledModel> fresh = new HashMap<>();
+            for (ModelPart part : d.parts()) {
+                fresh.put(part.name(), ORT.compile(part));
+            }
+            // warm-up runs the UNet once; the request's third UNet call fails
+            parts.put(Pipeline.UNET, new VanishingUnet(parts.get(Pipeline.UNET), 3,
+                    () -> d.binding().bind(new BackendBinding.Compiled(ORT.id(), fresh))));
+            d.binding().bind(new BackendBinding.Compiled("vanishing", parts));
+            List<Integer> steps = new ArrayList<>();
+            DenoiseResult r = d.denoise(request().build(), (s, n, t) -> steps.add(s));
+            assertEquals(ORT.id(), r.backendId());
+            assertEquals(List.of(1, 2, 3, 4, 5, 6), steps, "every step is reported once");
+            assertArrayEquals(undisturbed, png(r.images().get(0)));
+        } finally {
+            d.close();
+        }
+    }
 }
