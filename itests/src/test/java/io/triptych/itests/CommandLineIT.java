@@ -111,6 +111,51 @@ public class CommandLineIT {
     }
 
     @Test
+    public void denoiseIsReproducibleBySeedAndRejectsBadOptions() throws Exception {
+        Path pipeline = copyTree(Path.of("../bundles/engine-denoiser/src/test/resources/tiny-sd"), Files.createTempDirectory("triptych-sd").resolve("tiny-sd"));
+        Path a = pipeline.resolveSibling("a.png");
+        Path b = pipeline.resolveSibling("b.png");
+        Run first = Distribution.run(home, "denoise", "--model", pipeline.toString(), "--prompt", "a red circle", "--steps", "8",
+                "--seed", "3", "--out", a.toString(), "--json");
+        assertEquals(first.err(), 0, first.exit());
+        Map<String, Object> json = new Gson().fromJson(first.out(), new TypeToken<Map<String, Object>>() { }.getType());
+        assertEquals(List.of(a.toString()), json.get("images"));
+        Run second = Distribution.run(home, "denoise", "--model", pipeline.toString(), "--prompt", "a red circle", "--steps", "8",
+                "--seed", "3", "--out", b.toString());
+        assertEquals(second.err(), 0, second.exit());
+        assertTrue("same seed, same PNG", java.util.Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(b)));
+        Run badSteps = Distribution.run(home, "denoise", "--model", pipeline.toString(), "--prompt", "x", "--steps", "0", "--out", a.toString());
+        assertEquals(2, badSteps.exit());
+        assertEquals(badSteps.err(), 1, badSteps.err().lines().count());
+        Distribution.deleteTree(pipeline.getParent());
+    }
+
+    @Test
+    public void predictRanksTheRightLabelFirstWithTheBundledVlJepa() throws Exception {
+        Path image = Path.of("../bundles/engine-predictor/src/test/resources/renders/blue_square.png").toAbsolutePath();
+        Run r = Distribution.run(home, "predict", "--image", image.toString(), "--labels", "a red circle,a blue square,a green triangle");
+        assertEquals(r.err(), 0, r.exit());
+        assertTrue(r.out(), r.out().startsWith("a blue square"));
+        Run missing = Distribution.run(home, "predict", "--image", "/no/such.png", "--labels", "a,b");
+        assertEquals(2, missing.exit());
+        assertEquals(missing.err(), 1, missing.err().lines().count());
+    }
+
+    private static Path copyTree(Path from, Path to) throws java.io.IOException {
+        try (var files = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+        return to;
+    }
+
+    @Test
     public void versionAndHelpExitZero() throws Exception {
         Run v = Distribution.run(home, "--version");
         assertEquals(0, v.exit());
