@@ -42,12 +42,20 @@ public class CommandLineIT {
     }
 
     @Test
-    public void backendsJsonListsOrtCpuAsAvailable() throws Exception {
+    public void backendsJsonListsOrtCpuAndOpenClAvailableAndOrtCudaUnavailableWithThePreciseReason() throws Exception {
         Run r = Distribution.run(home, "backends", "--json");
         assertEquals(r.err(), 0, r.exit());
-        Map<String, Object> ortCpu = json(r.out()).stream().filter(b -> "ort-cpu".equals(b.get("id"))).findFirst().orElseThrow();
+        List<Map<String, Object>> rows = json(r.out());
+        Map<String, Object> ortCpu = rows.stream().filter(b -> "ort-cpu".equals(b.get("id"))).findFirst().orElseThrow();
         assertEquals("available", ortCpu.get("status"));
         assertEquals("cpu", ortCpu.get("device"));
+        assertEquals("available", rows.stream().filter(b -> "opencl".equals(b.get("id"))).findFirst().orElseThrow().get("status"));
+        Map<String, Object> cuda = rows.stream().filter(b -> "ort-cuda".equals(b.get("id"))).findFirst().orElseThrow();
+        assertEquals("unavailable", cuda.get("status"));
+        assertEquals("cuda", cuda.get("device"));
+        assertEquals(CudaUnavailableIT.NO_PROVIDER, cuda.get("reason"));
+        assertEquals("no CUDA device may be listed as available here", 0,
+                rows.stream().filter(b -> "cuda".equals(b.get("device")) && "available".equals(b.get("status"))).count());
     }
 
     @Test
