@@ -1,5 +1,7 @@
 package io.triptych.ort;
 
+import java.util.Set;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,5 +27,14 @@ public final class OrtRuntime {
             LOG.debug("could not switch ONNX Runtime telemetry off", e);
         }
         return env;
+    }
+
+    /**
+     * Whether an operator id ({@code domain:OpType}) lies in one of {@code domains}: ONNX Runtime's
+     * execution providers implement whole operator domains, so that is what its backends report.
+     */
+    public static boolean inDomains(String operator, Set<String> domains) {
+        int colon = operator.lastIndexOf(':');
+        return colon > 0 && domains.contains(operator.substring(0, colon));
     }
 }

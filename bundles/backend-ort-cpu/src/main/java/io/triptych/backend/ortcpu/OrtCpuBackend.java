@@ -87,8 +87,7 @@ public final class OrtCpuBackend implements ComputeBackend {
 
     @Override
     public boolean supports(String operator) {
-        int colon = operator.lastIndexOf(':');
-        return colon > 0 && DOMAINS.contains(operator.substring(0, colon));
+        return OrtRuntime.inDomains(operator, DOMAINS);
     }
 
     @Override

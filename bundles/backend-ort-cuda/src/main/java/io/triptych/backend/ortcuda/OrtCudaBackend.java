@@ -11,6 +11,7 @@ import io.triptych.api.backend.ComputeBackend;
 import io.triptych.api.backend.DeviceKind;
 import io.triptych.api.model.ModelPart;
 import io.triptych.ort.OrtCompiledModel;
+import io.triptych.ort.OrtRuntime;
 
 /**
  * One NVIDIA GPU that passed the {@link CudaProbe}: every graph runs in an ONNX Runtime session
@@ -78,8 +79,7 @@ final class OrtCudaBackend implements ComputeBackend {
 
     @Override
     public boolean supports(String operator) {
-        int colon = operator.lastIndexOf(':');
-        return colon > 0 && DOMAINS.contains(operator.substring(0, colon));
+        return OrtRuntime.inDomains(operator, DOMAINS);
     }
 
     /**
