@@ -46,6 +46,8 @@ public class CudaUnavailableIT extends ContainerTestSupport {
 
     @Test
     public void cudaBundleIsActiveRegistersNoBackendAndSaysWhy() throws Exception {
+        // the default configuration, whatever the other test (same container) left behind
+        configAdmin.getConfiguration(CUDA_PID, "?").delete();
         assertEquals(Bundle.ACTIVE, installed(CUDA_BSN).getState());
         UnavailableBackend u = awaitUnavailable("ort-cuda", NO_PROVIDER);
         assertEquals(DeviceKind.CUDA, u.deviceKind());
