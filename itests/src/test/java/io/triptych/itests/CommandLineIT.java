@@ -184,16 +184,16 @@ public class CommandLineIT {
             assertTrue("serve did not announce itself", awaitLine(lines, "triptych serving from", 60_000) >= 0);
             long dropped = System.nanoTime();
             Distribution.copyFixture(home.resolve("deploy/models/dropped"));
-            long waited = awaitLine(lines, "deployed model dropped", 5_000);
+            long waited = awaitLine(lines, "deployed model dropped", 20_000);
             assertTrue("model not deployed", waited >= 0);
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - dropped);
             assertTrue("deployed after " + millis + " ms", millis < 2000);
 
             // Bundles dropped into deploy/ are installed; a model bundle's model comes and goes with it.
             Path jar = Files.copy(Distribution.modelBundle("io.triptych.itest.jarred", "models/jarred"), home.resolve("deploy/jarred.jar"));
-            assertTrue("model bundle dropped into deploy/ not deployed", awaitLine(lines, "deployed model jarred", 5_000) >= 0);
+            assertTrue("model bundle dropped into deploy/ not deployed", awaitLine(lines, "deployed model jarred", 20_000) >= 0);
             Files.delete(jar);
-            assertTrue("model bundle removed from deploy/ not withdrawn", awaitLine(lines, "withdrew model jarred", 5_000) >= 0);
+            assertTrue("model bundle removed from deploy/ not withdrawn", awaitLine(lines, "withdrew model jarred", 20_000) >= 0);
 
             serve.destroy(); // SIGTERM
             assertTrue("serve did not stop within 20 s of SIGTERM", serve.waitFor(20, TimeUnit.SECONDS));

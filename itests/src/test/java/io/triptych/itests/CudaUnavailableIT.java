@@ -75,7 +75,7 @@ public class CudaUnavailableIT extends ContainerTestSupport {
         Bundle cuda = installed(CUDA_BSN);
         cuda.stop();
         assertTrue("UnavailableBackend still registered after the bundle stopped",
-                waitUntil(() -> unavailable().isEmpty(), 2000));
+                waitUntil(() -> unavailable().isEmpty(), 10_000));
         assertGeneratesOnOrtCpu(id);
         cuda.start();
         awaitUnavailable("ort-cuda", NO_PROVIDER);
@@ -91,7 +91,7 @@ public class CudaUnavailableIT extends ContainerTestSupport {
     }
 
     private void assertGeneratesOnOrtCpu(String modelId) throws Exception {
-        assertTrue("no Generator on ort-cpu for " + modelId, waitUntil(() -> generator(modelId) != null, 5000));
+        assertTrue("no Generator on ort-cpu for " + modelId, waitUntil(() -> generator(modelId) != null, 15_000));
         ServiceReference<Generator> ref = generator(modelId);
         assertEquals("ort-cpu", ref.getProperty(ComputeBackend.PROPERTY_ID));
         GenerationResult r = context.getService(ref).generate(GenerationRequest.ofTokens(
@@ -120,7 +120,7 @@ public class CudaUnavailableIT extends ContainerTestSupport {
             List<UnavailableBackend> all = unavailable();
             return all.size() == 1 && all.get(0).id().equals(id) && all.get(0).reason().equals(reason) ? all.get(0) : null;
         };
-        waitUntil(() -> find.get() != null, 5000);
+        waitUntil(() -> find.get() != null, 15_000);
         UnavailableBackend u = find.get();
         assertNotNull("expected only UnavailableBackend " + id + " (" + reason + "), have "
                 + unavailable().stream().map(b -> b.id() + " (" + b.reason() + ")").toList(), u);

@@ -49,11 +49,11 @@ public class HostContainerIT extends ContainerTestSupport {
         Path deploy = Files.createTempDirectory("triptych-deploy");
         watch(deploy);
         Path model = copyFixture(deploy.resolve("gpt2-watched"));
-        ServiceReference<ModelDescriptor> ref = awaitModel("gpt2-watched", 2000);
+        ServiceReference<ModelDescriptor> ref = awaitModel("gpt2-watched", 10_000);
         assertNotNull("model folder not deployed within 2 s", ref);
         assertEquals("llm", ref.getProperty(ModelDescriptor.PROPERTY_PARADIGM));
         deleteTree(model);
-        assertTrue("model not withdrawn after its folder was removed", awaitNoModel("gpt2-watched", 2000));
+        assertTrue("model not withdrawn after its folder was removed", awaitNoModel("gpt2-watched", 10_000));
         assertTrue(registry.find("gpt2-watched").isEmpty());
     }
 
@@ -68,7 +68,7 @@ public class HostContainerIT extends ContainerTestSupport {
         byte[] onnx = Files.readAllBytes(truncated.resolve("past.onnx"));
         Files.write(truncated.resolve("past.onnx"), java.util.Arrays.copyOf(onnx, 4096));
 
-        assertNotNull(awaitModel("good", 3000));
+        assertNotNull(awaitModel("good", 10_000));
         waitUntil(() -> registry.find("truncated").isPresent() && registry.find("bad-json").isPresent(), 3000);
         ModelDescriptor bad = registry.find("bad-json").orElseThrow();
         assertEquals(ModelState.FAILED, bad.state());
@@ -88,20 +88,20 @@ public class HostContainerIT extends ContainerTestSupport {
         try {
             assertNull(awaitModel("bundled-gpt2", 200));
             b.start();
-            ServiceReference<ModelDescriptor> ref = awaitModel("bundled-gpt2", 2000);
+            ServiceReference<ModelDescriptor> ref = awaitModel("bundled-gpt2", 10_000);
             assertNotNull("model bundle's model not deployed", ref);
             assertEquals("bundle:io.triptych.itest.model/1.0.0", ref.getProperty("model.origin"));
             ModelDescriptor d = context.getService(ref);
             assertEquals(ModelState.DEPLOYED, d.state());
             assertTrue(Files.isRegularFile(d.folder().resolve("past.onnx")));
             b.stop();
-            assertTrue("model not withdrawn when its bundle stopped", awaitNoModel("bundled-gpt2", 2000));
+            assertTrue("model not withdrawn when its bundle stopped", awaitNoModel("bundled-gpt2", 10_000));
             b.start();
-            assertNotNull(awaitModel("bundled-gpt2", 2000));
+            assertNotNull(awaitModel("bundled-gpt2", 10_000));
         } finally {
             b.uninstall();
         }
-        assertTrue(awaitNoModel("bundled-gpt2", 2000));
+        assertTrue(awaitNoModel("bundled-gpt2", 10_000));
     }
 
     @Test
