@@ -1,14 +1,12 @@
 package io.triptych.engine.denoiser;
 
 import java.awt.image.BufferedImage;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
 import io.triptych.api.ModelLoadException;
 import io.triptych.api.denoiser.DenoiseRequest;
@@ -39,7 +37,6 @@ import io.triptych.tokenizers.HfTokenizer;
  */
 final class OnnxDenoiser extends ServedModel<Denoiser> implements Denoiser {
     static final int MAX_IMAGES = 64;
-    private static final Duration MIGRATION_WAIT = Duration.ofSeconds(30);
 
     private final Pipeline pipeline;
     private final HfTokenizer tokenizer;
@@ -165,23 +162,19 @@ final class OnnxDenoiser extends ServedModel<Denoiser> implements Denoiser {
 
     /** One request: its lease on compiled parts, moved to another backend if its own goes away. */
     private final class Run implements AutoCloseable {
-        private BackendBinding.Lease lease = binding().acquire();
+        private final BackendBinding.Lease lease = binding().acquire();
 
         /** Runs a part and returns its first (or named) output, copied to the host. */
         private NdArray run(String part, Map<String, Tensor> inputs, String output) {
-            while (true) {
+            return lease.call(parts -> {
+                Map<String, Tensor> out = parts.part(part).run(inputs);
                 try {
-                    Map<String, Tensor> out = lease.compiled().part(part).run(inputs);
-                    try {
-                        Tensor t = output != null ? out.get(output) : out.values().iterator().next();
-                        return NdArray.of(t.toFloatArray(), Arrays.stream(t.shape()).mapToInt(Math::toIntExact).toArray());
-                    } finally {
-                        out.values().forEach(Tensor::close);
-                    }
-                } catch (BackendUnavailableException gone) {
-                    lease = binding().migrate(lease, MIGRATION_WAIT);
+                    Tensor t = output != null ? out.get(output) : out.values().iterator().next();
+                    return NdArray.of(t.toFloatArray(), Arrays.stream(t.shape()).mapToInt(Math::toIntExact).toArray());
+                } finally {
+                    out.values().forEach(Tensor::close);
                 }
-            }
+            });
         }
 
         DenoiseResult denoise(DenoiseRequest r, Scheduler scheduler, ProgressListener listener) {

@@ -38,7 +38,7 @@ final class DecoderState implements AutoCloseable {
      * @param prompts left-padded rows of equal length
      * @param capacity the longest the rows may grow
      */
-    DecoderState(DecoderLayout layout, CompiledModel model, int[][] prompts, int padTokenId, int capacity) {
+    DecoderState(DecoderLayout layout, int[][] prompts, int padTokenId, int capacity) {
         this.layout = layout;
         this.rows = prompts.length;
         this.length = prompts[0].length;
@@ -57,7 +57,6 @@ final class DecoderState implements AutoCloseable {
         }
         wanted.add(layout.logits);
         wanted.addAll(layout.present);
-        moveTo(model);
     }
 
     int length() {
@@ -84,11 +83,16 @@ final class DecoderState implements AutoCloseable {
     }
 
     /**
-     * Runs the decoder on the tokens the cache does not hold yet.
+     * Runs the decoder {@code on} on the tokens the cache does not hold yet. On another decoder
+     * than the last run's (the backend under the request went away) the cache is dropped and
+     * rebuilt there from every token so far.
      *
      * @return the logits of each row's last token, [rows][vocab]
      */
-    float[][] run() {
+    float[][] run(CompiledModel on) {
+        if (on != model) {
+            moveTo(on);
+        }
         int from = layout.hasCache() ? cached : 0;
         int step = length - from;
         Map<String, Tensor> in = new HashMap<>(past);
@@ -115,11 +119,8 @@ final class DecoderState implements AutoCloseable {
         }
     }
 
-    /**
-     * Continues on another compiled decoder (the backend under the request went away): the cache
-     * is dropped, so the next {@link #run()} feeds every token so far and rebuilds it there.
-     */
-    void moveTo(CompiledModel next) {
+    /** Starts over on {@code next} with an empty cache. */
+    private void moveTo(CompiledModel next) {
         model = next;
         closePast();
         for (TensorSpec spec : layout.past) {

@@ -1,13 +1,10 @@
 package io.triptych.engine.generator;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import io.triptych.api.BackendUnavailableException;
-import io.triptych.api.backend.CompiledModel;
 import io.triptych.api.generator.FinishReason;
 import io.triptych.api.generator.GeneratedSequence;
 import io.triptych.api.generator.GenerationRequest;
@@ -32,12 +29,6 @@ final class GenerationLoop {
     private final List<int[]> prompts;
     private final int maxLength;
     private final TokenListener listener;
-    /** How long a request whose backend vanished waits for the model to be moved. */
-    private static final Duration MIGRATION_WAIT = Duration.ofSeconds(60);
-    /** How many times one step may move to other parts before the request fails. */
-    private static final int MAX_MIGRATIONS = 8;
-
-    private BackendBinding binding;
     private BackendBinding.Lease lease;
     private long promptNanos;
     private long decodeNanos;
@@ -60,16 +51,15 @@ final class GenerationLoop {
      * (the new backend rebuilds the cache from prompt + produced tokens).
      */
     GenerationResult run(BackendBinding binding) {
-        this.binding = binding;
         lease = binding.acquire();
         try {
-            return run(lease.compiled().part(config.part().name()));
+            return generate();
         } finally {
             lease.close();
         }
     }
 
-    private GenerationResult run(CompiledModel model) {
+    private GenerationResult generate() {
         int width = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
         int beams = search.numBeams();
         int[][] padded = new int[prompts.size() * beams][];
@@ -79,7 +69,7 @@ final class GenerationLoop {
             Arrays.fill(padded[r], 0, width - p.length, config.padTokenId());
             System.arraycopy(p, 0, padded[r], width - p.length, p.length);
         }
-        try (DecoderState state = new DecoderState(layout, model, padded, config.padTokenId(), maxLength)) {
+        try (DecoderState state = new DecoderState(layout, padded, config.padTokenId(), maxLength)) {
             List<GeneratedSequence> sequences = beams > 1 ? beamSearch(state) : greedyOrSample(state);
             long promptTokens = prompts.stream().mapToLong(p -> p.length).sum();
             long generated = sequences.stream().mapToLong(s -> s.tokens().length - s.promptLength()).sum();
@@ -90,20 +80,7 @@ final class GenerationLoop {
     private float[][] step(DecoderState state) {
         request.cancellation().throwIfCancelled();
         long start = System.nanoTime();
-        float[][] logits;
-        for (int moves = 0; ; moves++) {
-            try {
-                logits = state.run();
-                break;
-            } catch (BackendUnavailableException gone) {
-                // the parts it moved to may vanish too (swaps in quick succession); give up only after several moves
-                if (moves == MAX_MIGRATIONS) {
-                    throw gone;
-                }
-                lease = binding.migrate(lease, MIGRATION_WAIT);
-                state.moveTo(lease.compiled().part(config.part().name()));
-            }
-        }
+        float[][] logits = lease.call(parts -> state.run(parts.part(config.part().name())));
         long elapsed = System.nanoTime() - start;
         if (promptNanos == 0) {
             promptNanos = elapsed;

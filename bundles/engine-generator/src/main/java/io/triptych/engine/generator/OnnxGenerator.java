@@ -62,8 +62,8 @@ final class OnnxGenerator extends ServedModel<Generator> implements Generator {
     /** One decoder step on a single token: a backend that compiles but cannot run the decoder fails here, before traffic moves. */
     @Override
     public void warm(BackendBinding.Compiled compiled) {
-        try (DecoderState state = new DecoderState(layout, compiled.part(config.part().name()), new int[][] {{0}}, config.padTokenId(), 1)) {
-            state.run();
+        try (DecoderState state = new DecoderState(layout, new int[][] {{0}}, config.padTokenId(), 1)) {
+            state.run(compiled.part(config.part().name()));
         }
     }
 

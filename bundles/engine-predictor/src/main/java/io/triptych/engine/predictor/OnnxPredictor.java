@@ -1,7 +1,6 @@
 package io.triptych.engine.predictor;
 
 import java.awt.image.BufferedImage;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -12,7 +11,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
-import io.triptych.api.BackendUnavailableException;
 import io.triptych.api.InvalidRequestException;
 import io.triptych.api.ModelLoadException;
 import io.triptych.api.backend.CompiledModel;
@@ -38,7 +36,6 @@ import io.triptych.engine.support.ServedModel;
  * Requests run concurrently; {@link #close()} waits for those in flight.
  */
 final class OnnxPredictor extends ServedModel<Predictor> implements Predictor {
-    private static final Duration MIGRATION_WAIT = Duration.ofSeconds(30);
 
     /** Patch embeddings of one image, {@code [count, dim]}. */
     private record Patches(float[] values, int count, int dim) {
@@ -238,18 +235,10 @@ final class OnnxPredictor extends ServedModel<Predictor> implements Predictor {
         }
     }
 
-    /** Runs {@code work} on leased parts; once more on the parts the model moved to if their backend went away. */
+    /** Runs {@code work} on leased parts, again on the parts the model moved to if their backend went away. */
     private <T> T onParts(Function<BackendBinding.Compiled, T> work) {
-        BackendBinding.Lease lease = binding().acquire();
-        try {
-            try {
-                return work.apply(lease.compiled());
-            } catch (BackendUnavailableException gone) {
-                lease = binding().migrate(lease, MIGRATION_WAIT);
-                return work.apply(lease.compiled());
-            }
-        } finally {
-            lease.close();
+        try (BackendBinding.Lease lease = binding().acquire()) {
+            return lease.call(work);
         }
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -89,32 +90,46 @@ class BackendBindingTest {
     }
 
     @Test
-    void aRequestWhoseBackendVanishedMigratesOnceTheModelMoves() throws Exception {
+    void aCallWhoseBackendVanishedRunsAgainWhereTheModelMoved() throws Exception {
         BackendBinding binding = new BackendBinding();
         Recording lost = new Recording("opencl");
         binding.bind(compiled(lost));
-        BackendBinding.Lease lease = binding.acquire();
         Recording cpu = new Recording("ort-cpu");
         Thread mover = new Thread(() -> {
             sleep(100);
             binding.bind(compiled(cpu));
         });
-        mover.start();
-        BackendBinding.Lease moved = binding.migrate(lease, Duration.ofSeconds(10));
-        assertSame(cpu, moved.compiled().part("model.onnx"));
-        moved.close();
+        List<String> tried = new ArrayList<>();
+        try (BackendBinding.Lease lease = binding.acquire()) {
+            mover.start();
+            String ranOn = lease.call(parts -> {
+                tried.add(parts.backendId());
+                if (parts.backendId().equals("opencl")) {
+                    throw new BackendUnavailableException("opencl device lost");
+                }
+                return parts.backendId();
+            });
+            assertEquals("ort-cpu", ranOn);
+            assertEquals(List.of("opencl", "ort-cpu"), tried);
+            assertSame(cpu, lease.compiled().part("model.onnx"));
+        }
         mover.join();
         assertTrue(lost.closed, "the lost parts close once their last request left");
+        assertFalse(cpu.closed);
     }
 
     @Test
-    void migrationGivesUpWithTheReasonWhenNothingTakesOver() {
-        BackendBinding binding = new BackendBinding();
+    void aCallGivesUpWithTheReasonWhenNothingTakesOver() {
+        BackendBinding binding = new BackendBinding(Duration.ofMillis(50));
         binding.bind(compiled(new Recording("opencl")));
         BackendBinding.Lease lease = binding.acquire();
         binding.unbind("no compute backend can run model m: none is registered");
-        BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> binding.migrate(lease, Duration.ofMillis(50)));
-        assertTrue(e.getMessage().contains("none is registered"), e.getMessage());
+        BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> lease.call(parts -> {
+            throw new BackendUnavailableException("opencl device lost");
+        }));
+        assertTrue(e.getMessage().contains("went away and no other took over within 50 ms: no compute backend can run model m: none is registered"),
+                e.getMessage());
+        lease.close(); // already given up: closing again is harmless
     }
 
     private static void sleep(long millis) {
