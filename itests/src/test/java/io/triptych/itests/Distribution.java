@@ -83,6 +83,8 @@ final class Distribution {
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        // the same temp folder as this JVM's, where felixStorageFolders looks
+        pb.environment().put("TRIPTYCH_JAVA_OPTS", "-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         return pb;
     }
 
