@@ -103,10 +103,7 @@ public final class DPMSolverMultistepScheduler extends SigmaScheduler {
         double[] s;
         double last;
         if (karras) {
-            float[] logSigmas = new float[train.length];
-            for (int i = 0; i < train.length; i++) {
-                logSigmas[i] = (float) Math.log(train[i]);
-            }
+            float[] logSigmas = logOf(train);
             s = Numerics.karrasSigmas(train[0], train[train.length - 1], steps);
             t = new double[s.length];
             for (int i = 0; i < s.length; i++) {

@@ -60,10 +60,7 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
         float[] train = trainSigmas();
         double[] s = Numerics.interp(t, train);
         if (karras) {
-            float[] logSigmas = new float[train.length];
-            for (int i = 0; i < train.length; i++) {
-                logSigmas[i] = (float) Math.log(train[i]);
-            }
+            float[] logSigmas = logOf(train);
             s = Numerics.karrasSigmas(config.number("sigma_min", s[s.length - 1]), config.number("sigma_max", s[0]), steps);
             for (int i = 0; i < s.length; i++) {
                 t[i] = (float) Numerics.sigmaToT(s[i], logSigmas);

@@ -2,6 +2,8 @@ package io.triptych.schedulers;
 
 import java.util.Arrays;
 
+import org.apache.commons.numbers.gamma.RegularizedBeta;
+
 /**
  * The array routines diffusers' schedulers are built from, rounded as torch (CPU, AVX2 build)
  * and numpy round them where that changes results.
@@ -137,6 +139,43 @@ final class Numerics {
             s[i] = Math.pow(maxInv + ramp[i] * (minInv - maxInv), rho);
         }
         return s;
+    }
+
+    /** diffusers' {@code _convert_to_exponential}: σ evenly spaced in log σ from {@code max} down to {@code min}, in float64. */
+    static double[] exponentialSigmas(double sigmaMin, double sigmaMax, int n) {
+        double[] s = npLinspace(Math.log(sigmaMax), Math.log(sigmaMin), n);
+        for (int i = 0; i < n; i++) {
+            s[i] = Math.exp(s[i]);
+        }
+        return s;
+    }
+
+    /**
+     * diffusers' {@code _convert_to_beta} ("Beta Sampling is All You Need", Lee et al. 2024):
+     * {@code min + F⁻¹(1 − r)·(max − min)} for r evenly spaced in [0, 1], F the Beta(0.6, 0.6)
+     * distribution function, in float64.
+     */
+    static double[] betaSigmas(double sigmaMin, double sigmaMax, int n) {
+        double[] ramp = npLinspace(0, 1, n);
+        double[] s = new double[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = sigmaMin + betaQuantile(1 - ramp[i], 0.6, 0.6) * (sigmaMax - sigmaMin);
+        }
+        return s;
+    }
+
+    /** scipy's {@code beta.ppf(q, a, b)}: Commons Numbers' regularized incomplete beta function inverted by bisection to the last bit. */
+    private static double betaQuantile(double q, double a, double b) {
+        double lo = 0;
+        double hi = 1;
+        for (double mid = 0.5; mid > lo && mid < hi; mid = 0.5 * (lo + hi)) {
+            if (RegularizedBeta.value(mid, a, b) < q) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return 0.5 * (lo + hi);
     }
 
     /**

@@ -18,6 +18,8 @@ public final class Schedulers {
         BY_NAME.put("EulerDiscreteScheduler", EulerDiscreteScheduler::new);
         BY_NAME.put("EulerAncestralDiscreteScheduler", EulerAncestralDiscreteScheduler::new);
         BY_NAME.put("DPMSolverMultistepScheduler", DPMSolverMultistepScheduler::new);
+        BY_NAME.put("PNDMScheduler", PNDMScheduler::new);
+        BY_NAME.put("LMSDiscreteScheduler", LMSDiscreteScheduler::new);
     }
 
     private Schedulers() {

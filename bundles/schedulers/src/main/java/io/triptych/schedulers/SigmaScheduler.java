@@ -25,6 +25,15 @@ abstract class SigmaScheduler extends BaseScheduler {
         return s;
     }
 
+    /** log σ per element, float32, for {@link Numerics#sigmaToT}. */
+    protected static float[] logOf(float[] sigmas) {
+        float[] l = new float[sigmas.length];
+        for (int i = 0; i < sigmas.length; i++) {
+            l[i] = (float) Math.log(sigmas[i]);
+        }
+        return l;
+    }
+
     protected void resetStepIndex() {
         stepIndex = -1;
     }

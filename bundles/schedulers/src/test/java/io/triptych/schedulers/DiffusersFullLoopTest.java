@@ -273,6 +273,143 @@ class DiffusersFullLoopTest {
         }
     }
 
+    // ---- PNDM: test_scheduler_pndm.py (10 steps: 12 Runge–Kutta steps, then PLMS) ----
+
+    private static final Map<String, Object> PNDM = Map.of("num_train_timesteps", 1000, "beta_start", 0.0001, "beta_end", 0.02,
+            "beta_schedule", "linear");
+
+    private static NdArray pndmLoop(SchedulerConfig c) {
+        Scheduler s = Schedulers.create("PNDMScheduler", c);
+        s.setTimesteps(10);
+        NdArray sample = dummySample(false);
+        for (double t : s.timesteps()) {
+            sample = s.step(model(sample, t), t, sample, null).prevSample();
+        }
+        return sample;
+    }
+
+    @Test
+    void pndmFullLoopNoNoise() {
+        assertSumMean(pndmLoop(config(PNDM)), 198.1318, 0.2580);
+    }
+
+    @Test
+    void pndmFullLoopVPrediction() {
+        assertSumMean(pndmLoop(config(PNDM, "prediction_type", "v_prediction")), 67.3986, 0.0878);
+    }
+
+    @Test
+    void pndmFullLoopSetAlphaToOne() {
+        assertSumMean(pndmLoop(config(PNDM, "set_alpha_to_one", true, "beta_start", 0.01)), 230.0399, 0.2995);
+        assertSumMean(pndmLoop(config(PNDM, "set_alpha_to_one", false, "beta_start", 0.01)), 186.9482, 0.2434);
+    }
+
+    @Test
+    void pndmTimesteps() {
+        PNDMScheduler s = new PNDMScheduler(config(PNDM, "steps_offset", 1));
+        s.setTimesteps(10);
+        assertArrayEquals(new double[] {901, 851, 851, 801, 801, 751, 751, 701, 701, 651, 651, 601, 601, 501, 401, 301, 201, 101, 1},
+                s.timesteps());
+        // Stable Diffusion v1: PLMS only, its first step evaluating the model twice at the second timestep
+        s = new PNDMScheduler(config(PNDM, "steps_offset", 1, "skip_prk_steps", true));
+        s.setTimesteps(10);
+        assertArrayEquals(new double[] {901, 801, 801, 701, 601, 501, 401, 301, 201, 101, 1}, s.timesteps());
+        s = new PNDMScheduler(config(PNDM, "skip_prk_steps", true, "timestep_spacing", "trailing"));
+        s.setTimesteps(5);
+        assertArrayEquals(new double[] {999, 799, 799, 599, 399, 199}, s.timesteps());
+    }
+
+    @Test
+    void pndmFullLoopSkipPrkSteps() {
+        // diffusers publishes no number for skip_prk_steps; these are from a float32 numpy
+        // transcription of its step_plms, run on the same dummy sample and model
+        assertSumMean(pndmLoop(config(PNDM, "skip_prk_steps", true)), 197.7155, 0.2574);
+        assertSumMean(pndmLoop(config(PNDM, "skip_prk_steps", true, "steps_offset", 1)), 198.9698, 0.2591);
+    }
+
+    // ---- LMS: test_scheduler_lms.py (1100 train steps, the Euler tests' loop) ----
+
+    @Test
+    void lmsFullLoopNoNoise() {
+        assertSumMean(eulerLoop("LMSDiscreteScheduler", config(EULER), 0), 1006.388, 1.31);
+    }
+
+    @Test
+    void lmsFullLoopVPrediction() {
+        assertSumMean(eulerLoop("LMSDiscreteScheduler", config(EULER, "prediction_type", "v_prediction"), 0), 0.0017, 2.2676e-06);
+    }
+
+    @Test
+    void lmsFullLoopKarrasSigmas() {
+        NdArray sample = eulerLoop("LMSDiscreteScheduler", config(EULER, "use_karras_sigmas", true), 0);
+        assertEquals(3812.9927, sample.absSum(), 2e-2, "sum of |sample|");
+        assertEquals(4.9648, sample.absMean(), 1e-3, "mean of |sample|");
+    }
+
+    @Test
+    void lmsFullLoopWithNoise() {
+        assertSumMean(eulerLoop("LMSDiscreteScheduler", config(EULER), 8), 27663.6895, 36.0204);
+    }
+
+    @Test
+    void lmsCoefficientsAreTheIntegralsOfTheLagrangeBasis() {
+        LMSDiscreteScheduler s = new LMSDiscreteScheduler(config(EULER));
+        s.setTimesteps(10);
+        for (int index = 0; index < 10; index++) {
+            int nodes = Math.min(index + 1, 4);
+            double sum = 0;
+            for (int node = 0; node < nodes; node++) {
+                sum += s.lmsCoefficient(nodes, index, node);
+            }
+            // the basis sums to 1, so the coefficients sum to the step in σ
+            assertEquals(s.sigmas[index + 1] - s.sigmas[index], sum, 1e-6 * s.sigmas[index]);
+        }
+        // Adams–Bashforth on equal steps: 55/24, −59/24, 37/24, −9/24 of the step
+        s.sigmas = new float[] {4, 3, 2, 1, 0};
+        double[] ab4 = {55 / 24.0, -59 / 24.0, 37 / 24.0, -9 / 24.0};
+        for (int node = 0; node < 4; node++) {
+            assertEquals(-ab4[node], s.lmsCoefficient(4, 3, node), 1e-12);
+        }
+    }
+
+    @Test
+    void lmsSigmaSchedules() {
+        // on [0, 1] the beta schedule is scipy.stats.beta.ppf(1 - r, 0.6, 0.6) for r = 0, 0.1, …, 1
+        double[] ppf = Numerics.betaSigmas(0, 1, 11);
+        assertEquals(0.9604155944112192, ppf[1], 1e-12);
+        assertEquals(0.5, ppf[5], 1e-12);
+        assertEquals(0.03958440558878085, ppf[9], 1e-12);
+        for (String schedule : new String[] {"karras", "exponential", "beta"}) {
+            LMSDiscreteScheduler s = new LMSDiscreteScheduler(config(EULER, "use_" + schedule + "_sigmas", true));
+            s.setTimesteps(10);
+            double[] t = s.timesteps();
+            assertEquals(1099, t[0], 1e-3, schedule);
+            assertEquals(0, t[9], 1e-3, schedule);
+            for (int i = 1; i < t.length; i++) {
+                assertEquals(true, t[i] < t[i - 1], schedule + " timesteps descend");
+            }
+        }
+    }
+
+    @Test
+    void pndmAndLmsRejectInvalidConfigurations() {
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("PNDMScheduler", config(PNDM, "prediction_type", "sample")));
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("PNDMScheduler", config(PNDM, "timestep_spacing", "uniform")));
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("PNDMScheduler", config(PNDM, "skip_prk_steps", "yes")));
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("PNDMScheduler", config(PNDM, "beta_schedule", "sigmoid")));
+        assertEquals("PNDMScheduler needs at least 2 inference steps unless skip_prk_steps is set",
+                assertThrows(InvalidRequestException.class, () -> Schedulers.create("PNDMScheduler", config(PNDM)).setTimesteps(1)).getMessage());
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("LMSDiscreteScheduler", config(EULER, "prediction_type", "v")));
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("LMSDiscreteScheduler", config(EULER, "steps_offset", 0.5)));
+        assertEquals("only one of use_karras_sigmas, use_exponential_sigmas and use_beta_sigmas can be set, not karras and beta",
+                assertThrows(InvalidRequestException.class, () -> Schedulers.create("LMSDiscreteScheduler",
+                        config(EULER, "use_karras_sigmas", true, "use_beta_sigmas", true))).getMessage());
+        LMSDiscreteScheduler lms = new LMSDiscreteScheduler(config(EULER));
+        lms.setTimesteps(10);
+        double t = lms.timesteps()[0];
+        assertThrows(InvalidRequestException.class, () -> lms.step(dummySample(false), t, dummySample(false), 0));
+    }
+
     // ---- timestep spacing (diffusers' Table 2 of "Common Diffusion Noise Schedules...") ----
 
     @Test
@@ -293,9 +430,9 @@ class DiffusersFullLoopTest {
 
     @Test
     void badConfigurationsAreTypedErrors() {
-        assertEquals("unknown scheduler 'PNDMScheduler' (supported: DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, "
-                        + "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler)",
-                assertThrows(InvalidRequestException.class, () -> Schedulers.create("PNDMScheduler", SchedulerConfig.empty())).getMessage());
+        assertEquals("unknown scheduler 'HeunDiscreteScheduler' (supported: DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, "
+                        + "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler, PNDMScheduler, LMSDiscreteScheduler)",
+                assertThrows(InvalidRequestException.class, () -> Schedulers.create("HeunDiscreteScheduler", SchedulerConfig.empty())).getMessage());
         assertThrows(InvalidRequestException.class, () -> Schedulers.create("DDIMScheduler", config(DDIM, "beta_schedule", "sigmoid")));
         assertThrows(InvalidRequestException.class, () -> Schedulers.create("DDIMScheduler", config(DDIM, "num_train_timesteps", "many")));
         Scheduler s = Schedulers.create("DDIMScheduler", config(DDIM));
@@ -305,11 +442,19 @@ class DiffusersFullLoopTest {
 
     @Test
     void readsDiffusersJson() {
-        Scheduler s = Schedulers.create(SchedulerConfig.parse("""
+        SchedulerConfig sd1 = SchedulerConfig.parse("""
                 {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
                  "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
                  "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null}
-                """).with(SchedulerConfig.CLASS_NAME, "EulerDiscreteScheduler"));
+                """);
+        Scheduler pndm = Schedulers.create(sd1);
+        assertEquals("PNDMScheduler", pndm.className());
+        pndm.setTimesteps(50);
+        assertEquals(51, pndm.timesteps().length);
+        assertArrayEquals(new double[] {981, 961, 961, 941}, Arrays.copyOf(pndm.timesteps(), 4));
+        assertEquals(1, pndm.timesteps()[50]);
+        assertEquals(1.0, pndm.initNoiseSigma());
+        Scheduler s = Schedulers.create(sd1.with(SchedulerConfig.CLASS_NAME, "EulerDiscreteScheduler"));
         s.setTimesteps(50);
         assertEquals(50, s.timesteps().length);
         assertEquals(14.6146, s.initNoiseSigma(), 1e-3);

@@ -53,7 +53,7 @@ final class DenoiseCommand implements Callable<Integer> {
     int steps = 50;
     @Option(names = "--scheduler", paramLabel = "NAME",
             description = "A diffusers scheduler class overriding the pipeline's: DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, "
-                    + "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler.")
+                    + "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler, PNDMScheduler, LMSDiscreteScheduler.")
     String scheduler;
     @Option(names = "--guidance-scale", description = "Classifier-free guidance scale; 1 or less turns it off (default: ${DEFAULT-VALUE}).")
     double guidanceScale = 7.5;

@@ -171,9 +171,9 @@ class OnnxDenoiserTest {
                 assertThrows(InvalidRequestException.class, () -> denoiser.denoise(request().steps(0).build())).getMessage());
         assertEquals("strength must be in (0, 1], not 1.5", assertThrows(InvalidRequestException.class,
                 () -> denoiser.denoise(request().initImage(new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), 1.5).build())).getMessage());
-        assertEquals("unknown scheduler 'PNDMScheduler' (supported: DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, "
-                        + "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler)",
-                assertThrows(InvalidRequestException.class, () -> denoiser.denoise(request().scheduler("PNDMScheduler").build())).getMessage());
+        assertEquals("unknown scheduler 'HeunDiscreteScheduler' (supported: DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, "
+                        + "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler, PNDMScheduler, LMSDiscreteScheduler)",
+                assertThrows(InvalidRequestException.class, () -> denoiser.denoise(request().scheduler("HeunDiscreteScheduler").build())).getMessage());
         assertThrows(InvalidRequestException.class, () -> denoiser.denoise(request().imageCount(0).build()));
         assertThrows(InvalidRequestException.class, () -> denoiser.denoise(request().guidanceRescale(2).build()));
         assertThrows(InvalidRequestException.class, () -> denoiser.denoise(request().noiseSource(NoiseSource.NUMPY).seed(-1).build()));
