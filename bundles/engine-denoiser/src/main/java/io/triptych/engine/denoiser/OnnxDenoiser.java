@@ -49,7 +49,7 @@ final class OnnxDenoiser extends ServedModel<Denoiser> implements Denoiser {
     OnnxDenoiser(ModelDescriptor model) {
         super(model);
         this.pipeline = new Pipeline(model);
-        this.tokenizer = pipeline.tokenizerJson == null ? null : HfTokenizer.load(pipeline.tokenizerJson);
+        this.tokenizer = pipeline.tokenizerFolder == null ? null : HfTokenizer.loadFolder(pipeline.tokenizerFolder);
     }
 
     @Override

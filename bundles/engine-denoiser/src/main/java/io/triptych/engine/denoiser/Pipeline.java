@@ -29,10 +29,13 @@ import io.triptych.schedulers.SchedulerConfig;
  *     C, H and W come from the graph, else from {@code unet/config.json}
  *     ({@code in_channels}, {@code sample_size}), else 4 and 64.</li>
  * <li>{@code text_encoder/model.onnx} with {@code input_ids} (int32 or int64) and the hidden states
- *     as first output, and {@code tokenizer/tokenizer.json} (a Hugging Face fast tokenizer) with
- *     {@code tokenizer/tokenizer_config.json} ({@code bos_token}, {@code eos_token},
- *     {@code pad_token}, {@code model_max_length}, default 77). CLIP's slow-tokenizer files alone
- *     ({@code vocab.json} + {@code merges.txt}) are not supported.</li>
+ *     as first output, and in {@code tokenizer/} either {@code tokenizer.json} (a Hugging Face fast
+ *     tokenizer) or CLIP's slow-tokenizer files {@code vocab.json} + {@code merges.txt}, as Stable
+ *     Diffusion ONNX exports hold them (converted as {@code CLIPTokenizerFast} converts them), with
+ *     {@code tokenizer_config.json} ({@code bos_token}, {@code eos_token}, {@code pad_token},
+ *     {@code model_max_length}, default 77) and optionally {@code special_tokens_map.json}, whose
+ *     tokens win as in transformers. CLIP folders without those tokens get CLIP's
+ *     ({@code <|startoftext|>}, {@code <|endoftext|>}).</li>
  * <li>{@code vae_decoder/model.onnx} ({@code latent_sample} → image in [−1, 1]) makes it a latent
  *     pipeline, with {@code scaling_factor} from {@code vae_decoder/config.json} (or {@code vae/}),
  *     0.18215 if none is given; without it the UNet works in pixel space.
@@ -45,6 +48,8 @@ final class Pipeline {
     static final String TEXT_ENCODER = "text_encoder/model.onnx";
     static final String VAE_DECODER = "vae_decoder/model.onnx";
     static final String VAE_ENCODER = "vae_encoder/model.onnx";
+    /** The special-token keys of {@code tokenizer_config.json} and {@code special_tokens_map.json} that encoding uses. */
+    private static final String[] SPECIAL_TOKENS = {"bos_token", "eos_token", "pad_token"};
 
     final ModelPart unet;
     final ModelPart textEncoder;
@@ -58,7 +63,9 @@ final class Pipeline {
     final int width;
     final float scalingFactor;
     final SchedulerConfig scheduler;
-    final Path tokenizerJson;
+    /** The {@code tokenizer/} folder, for {@link io.triptych.tokenizers.HfTokenizer#loadFolder}; {@code null} without a text encoder. */
+    final Path tokenizerFolder;
+    /** {@code tokenizer_config.json} with the special tokens of {@code special_tokens_map.json} over it. */
     final JsonObject tokenizerConfig;
     final int maxTokens;
     final DType inputIdsType;
@@ -106,19 +113,26 @@ final class Pipeline {
             if (inputIdsType != DType.INT32 && inputIdsType != DType.INT64) {
                 throw new ModelLoadException(TEXT_ENCODER + ": input_ids must be int32 or int64, not " + ids);
             }
-            tokenizerJson = folder.resolve("tokenizer/tokenizer.json");
-            if (!Files.exists(tokenizerJson)) {
-                throw new ModelLoadException("the pipeline has no tokenizer/tokenizer.json"
-                        + (Files.exists(folder.resolve("tokenizer/vocab.json")) ? " (CLIP vocab.json + merges.txt alone is not supported: "
-                        + "save the tokenizer with transformers' CLIPTokenizerFast to get one)" : ""));
+            tokenizerFolder = folder.resolve("tokenizer");
+            boolean fast = Files.exists(tokenizerFolder.resolve("tokenizer.json"));
+            if (!fast && !Files.exists(tokenizerFolder.resolve("vocab.json"))) {
+                throw new ModelLoadException("the pipeline has no tokenizer/tokenizer.json (nor CLIP's tokenizer/vocab.json + merges.txt)");
             }
-            JsonObject tc = optionalJson(folder.resolve("tokenizer/tokenizer_config.json"));
+            JsonObject tc = optionalJson(tokenizerFolder.resolve("tokenizer_config.json"));
             tokenizerConfig = tc == null ? new JsonObject() : tc;
+            JsonObject map = optionalJson(tokenizerFolder.resolve("special_tokens_map.json"));
+            for (String key : SPECIAL_TOKENS) {
+                if (map != null && map.has(key)) {
+                    tokenizerConfig.add(key, map.get(key));
+                } else if (!fast && !tokenizerConfig.has(key)) {
+                    tokenizerConfig.addProperty(key, key.equals("bos_token") ? "<|startoftext|>" : "<|endoftext|>");
+                }
+            }
             long fixed = ids.rank() == 2 ? ids.shape()[1] : -1;
             maxTokens = fixed > 0 ? (int) fixed : (int) intOr(tokenizerConfig, "model_max_length", 77);
         } else {
             inputIdsType = null;
-            tokenizerJson = null;
+            tokenizerFolder = null;
             tokenizerConfig = null;
             maxTokens = 0;
         }
