@@ -22,17 +22,17 @@ Outputs:
 Options (development): --smoke, --budget SECONDS.
 """
 import os
+import sys
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import trainkit  # noqa: E402  (first: it limits BLAS threads before torch loads)
+from trainkit import log, nparams  # noqa: E402
 
 import argparse
 import copy
 import json
 import math
 import random
-import sys
 import time
 
 import numpy as np
@@ -74,10 +74,6 @@ TWO_PROB = 0.0             # single-object scenes only (see MODEL.md)
 
 INFER_STEPS = 20
 GUIDANCE = 4.0
-
-
-def log(*a):
-    print(time.strftime("%H:%M:%S"), *a, flush=True)
 
 
 def encode_prompts(texts):
@@ -259,10 +255,6 @@ class Pipeline(nn.Module):
         super().__init__()
         self.text = TextEncoder()
         self.unet = UNet()
-
-
-def nparams(m):
-    return sum(p.numel() for p in m.parameters())
 
 
 # ----------------------------------------------------------------------------------------
@@ -610,13 +602,7 @@ def write_results(m, md_path, results_path):
     text = "\n".join(L) + "\n"
     with open(results_path, "w") as f:
         f.write(text)
-    if os.path.exists(md_path):
-        md = open(md_path).read()
-        a, b = "<!-- BEGIN GENERATED RESULTS -->", "<!-- END GENERATED RESULTS -->"
-        if a in md and b in md:
-            md = md[:md.index(a) + len(a)] + "\n" + text + md[md.index(b):]
-            with open(md_path, "w") as f:
-                f.write(md)
+    trainkit.refresh_model_md(md_path, text)
 
 
 def main():
@@ -626,10 +612,7 @@ def main():
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    torch.set_num_threads(1)
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
+    trainkit.start(SEED)
     t_start = time.time()
     work = os.path.join(WORK, "smoke") if a.smoke else WORK
     out = a.out or (os.path.join(work, "export") if a.smoke else DEFAULT_OUT)

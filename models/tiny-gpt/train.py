@@ -18,11 +18,11 @@ Options (for development): --smoke (a ~1 minute run written to work/smoke/),
 --time-budget SECONDS, --steps N, --out DIR.
 """
 import os
+import sys
 
-# One BLAS/OpenMP thread: the machine is shared. Must be set before torch loads.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import trainkit  # noqa: E402  (first: it limits BLAS threads before torch loads)
+from trainkit import log  # noqa: E402
 
 import argparse
 import collections
@@ -30,7 +30,6 @@ import json
 import math
 import random
 import re
-import sys
 import time
 import unicodedata
 
@@ -69,10 +68,6 @@ TIME_BUDGET_S = 22 * 60    # safety cap on the training loop; if hit, the LR sch
 EVAL_EVERY = 100
 OPSET = 17
 MASK_VALUE = -1e9          # additive "minus infinity" for masked attention scores
-
-
-def log(*a):
-    print(time.strftime("%H:%M:%S"), *a, flush=True)
 
 
 # ----------------------------------------------------------------------------------------
@@ -837,21 +832,6 @@ def render_results(m):
     return "\n".join(lines).rstrip("\n")
 
 
-def update_model_md(section):
-    md = os.path.join(HERE, "MODEL.md")
-    begin, end = "<!-- BEGIN GENERATED RESULTS -->", "<!-- END GENERATED RESULTS -->"
-    if os.path.exists(md):
-        with open(md, encoding="utf-8") as fh:
-            text = fh.read()
-        if begin in text and end in text:
-            pre, rest = text.split(begin, 1)
-            _, post = rest.split(end, 1)
-            with open(md, "w", encoding="utf-8") as fh:
-                fh.write(pre + begin + "\n" + section + "\n" + end + post)
-            return md
-    return None
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true")
@@ -860,10 +840,7 @@ def main():
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
-    torch.set_num_threads(1)
-    torch.manual_seed(SEED)
-    random.seed(SEED)
-    np.random.seed(SEED)
+    trainkit.start(SEED)
     sys.path.insert(0, HERE)
     work = os.path.join(WORK, "smoke") if args.smoke else WORK
     out_dir = args.out or (os.path.join(work, "out") if args.smoke else DEFAULT_OUT)
@@ -967,8 +944,7 @@ def main():
     with open(os.path.join(work, "results.md"), "w", encoding="utf-8") as fh:
         fh.write(section + "\n")
     if not args.smoke:
-        md = update_model_md(section)
-        log("updated %s" % md if md else "MODEL.md has no generated-results markers; see work/results.md")
+        trainkit.refresh_model_md(os.path.join(HERE, "MODEL.md"), section)
     log("done in %.1f min; outputs in %s" % (total / 60, out_dir))
 
 

@@ -22,17 +22,16 @@ Outputs:
 Options (development): --smoke (tiny run into work/smoke/), --jepa-budget/--vl-budget SECONDS.
 """
 import os
+import sys
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import trainkit  # noqa: E402  (first: it limits BLAS threads before torch loads)
+from trainkit import log, nparams  # noqa: E402
 
 import argparse
 import json
 import math
 import random
-import re
-import sys
 import time
 
 import numpy as np
@@ -95,10 +94,6 @@ QUERIES = {
     "position": ["where is it?"],
 }
 QUERY_P = {"caption": 0.6, "shape": 0.1, "color": 0.1, "size": 0.1, "position": 0.1}
-
-
-def log(*a):
-    print(time.strftime("%H:%M:%S"), *a, flush=True)
 
 
 # ----------------------------------------------------------------------------------------
@@ -290,10 +285,6 @@ class VLPredictor(nn.Module):
         x = self.norm(x)[:, NPATCH:]
         pooled = (x * qm.unsqueeze(-1)).sum(1) / qm.sum(1, keepdim=True).clamp(min=1.0)
         return self.out(pooled)
-
-
-def nparams(m):
-    return sum(p.numel() for p in m.parameters())
 
 
 # ----------------------------------------------------------------------------------------
@@ -929,13 +920,7 @@ def write_results(metrics, md_path, results_path):
     text = "\n".join(L) + "\n"
     with open(results_path, "w") as f:
         f.write(text)
-    if os.path.exists(md_path):
-        md = open(md_path).read()
-        a, b = "<!-- BEGIN GENERATED RESULTS -->", "<!-- END GENERATED RESULTS -->"
-        if a in md and b in md:
-            md = md[:md.index(a) + len(a)] + "\n" + text + md[md.index(b):]
-            with open(md_path, "w") as f:
-                f.write(md)
+    trainkit.refresh_model_md(md_path, text)
 
 
 def main():
@@ -945,10 +930,7 @@ def main():
     ap.add_argument("--vl-budget", type=float, default=VL_BUDGET_S)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    torch.set_num_threads(1)
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
+    trainkit.start(SEED)
     t_start = time.time()
     work = os.path.join(WORK, "smoke") if a.smoke else WORK
     out = a.out or (os.path.join(work, "export") if a.smoke else DEFAULT_OUT)
