@@ -61,30 +61,32 @@ class DiffusersFullLoopTest {
     private static final Map<String, Object> DDIM = Map.of("num_train_timesteps", 1000, "beta_start", 0.0001, "beta_end", 0.02,
             "beta_schedule", "linear", "clip_sample", true);
 
-    private static NdArray ddimLoop(SchedulerConfig c) {
-        Scheduler s = Schedulers.create("DDIMScheduler", c);
+    /** diffusers' full loop: 10 steps of the dummy model from the dummy sample; noise, where a scheduler takes any, from torch seed 0. */
+    private static NdArray tenStepLoop(String className, SchedulerConfig c) {
+        Scheduler s = Schedulers.create(className, c);
         s.setTimesteps(10);
+        NoiseGenerator g = new TorchGenerator(0);
         NdArray sample = dummySample(false);
         for (double t : s.timesteps()) {
-            sample = s.step(model(sample, t), t, sample, null).prevSample();
+            sample = s.step(model(sample, t), t, sample, g).prevSample();
         }
         return sample;
     }
 
     @Test
     void ddimFullLoopNoNoise() {
-        assertSumMean(ddimLoop(config(DDIM)), 172.0067, 0.223967);
+        assertSumMean(tenStepLoop("DDIMScheduler", config(DDIM)), 172.0067, 0.223967);
     }
 
     @Test
     void ddimFullLoopVPrediction() {
-        assertSumMean(ddimLoop(config(DDIM, "prediction_type", "v_prediction")), 52.5302, 0.0684);
+        assertSumMean(tenStepLoop("DDIMScheduler", config(DDIM, "prediction_type", "v_prediction")), 52.5302, 0.0684);
     }
 
     @Test
     void ddimFullLoopSetAlphaToOne() {
-        assertSumMean(ddimLoop(config(DDIM, "set_alpha_to_one", true, "beta_start", 0.01)), 149.8295, 0.1951);
-        assertSumMean(ddimLoop(config(DDIM, "set_alpha_to_one", false, "beta_start", 0.01)), 149.0784, 0.1941);
+        assertSumMean(tenStepLoop("DDIMScheduler", config(DDIM, "set_alpha_to_one", true, "beta_start", 0.01)), 149.8295, 0.1951);
+        assertSumMean(tenStepLoop("DDIMScheduler", config(DDIM, "set_alpha_to_one", false, "beta_start", 0.01)), 149.0784, 0.1941);
     }
 
     @Test
@@ -216,35 +218,27 @@ class DiffusersFullLoopTest {
             Map.entry("algorithm_type", "dpmsolver++"), Map.entry("solver_type", "midpoint"), Map.entry("lower_order_final", false),
             Map.entry("euler_at_final", false), Map.entry("final_sigmas_type", "sigma_min"));
 
-    private static NdArray dpmLoop(SchedulerConfig c) {
-        Scheduler s = Schedulers.create("DPMSolverMultistepScheduler", c);
-        s.setTimesteps(10);
-        NoiseGenerator g = new TorchGenerator(0);
-        NdArray sample = dummySample(false);
-        for (double t : s.timesteps()) {
-            sample = s.step(model(sample, t), t, sample, g).prevSample();
-        }
-        return sample;
-    }
-
     @Test
     void dpmFullLoopNoNoise() {
-        assertEquals(0.3301, dpmLoop(config(DPM)).absMean(), 1e-3);
+        assertEquals(0.3301, tenStepLoop("DPMSolverMultistepScheduler", config(DPM)).absMean(), 1e-3);
     }
 
     @Test
     void dpmFullLoopVPrediction() {
-        assertEquals(0.2251, dpmLoop(config(DPM, "prediction_type", "v_prediction")).absMean(), 1e-3);
+        assertEquals(0.2251, tenStepLoop("DPMSolverMultistepScheduler", config(DPM, "prediction_type", "v_prediction")).absMean(), 1e-3);
     }
 
     @Test
     void dpmFullLoopKarrasAndVPrediction() {
-        assertEquals(0.2096, dpmLoop(config(DPM, "prediction_type", "v_prediction", "use_karras_sigmas", true)).absMean(), 1e-3);
+        NdArray x = tenStepLoop("DPMSolverMultistepScheduler", config(DPM, "prediction_type", "v_prediction", "use_karras_sigmas", true));
+        assertEquals(0.2096, x.absMean(), 1e-3);
     }
 
     @Test
     void dpmFullLoopThresholding() {
-        assertEquals(1.1364, dpmLoop(config(DPM, "thresholding", true, "dynamic_thresholding_ratio", 0.87, "sample_max_value", 0.5)).absMean(), 1e-3);
+        NdArray x = tenStepLoop("DPMSolverMultistepScheduler",
+                config(DPM, "thresholding", true, "dynamic_thresholding_ratio", 0.87, "sample_max_value", 0.5));
+        assertEquals(1.1364, x.absMean(), 1e-3);
     }
 
     @Test
@@ -264,7 +258,8 @@ class DiffusersFullLoopTest {
         for (String algorithm : new String[] {"dpmsolver", "dpmsolver++", "sde-dpmsolver", "sde-dpmsolver++"}) {
             for (String type : new String[] {"midpoint", "heun"}) {
                 for (int order = 1; order <= (algorithm.startsWith("sde") ? 2 : 3); order++) {
-                    NdArray x = dpmLoop(config(DPM, "algorithm_type", algorithm, "solver_type", type, "solver_order", order));
+                    NdArray x = tenStepLoop("DPMSolverMultistepScheduler",
+                            config(DPM, "algorithm_type", algorithm, "solver_type", type, "solver_order", order));
                     for (float v : x.data()) {
                         assertEquals(true, Float.isFinite(v), algorithm + " " + type + " order " + order);
                     }
@@ -278,30 +273,20 @@ class DiffusersFullLoopTest {
     private static final Map<String, Object> PNDM = Map.of("num_train_timesteps", 1000, "beta_start", 0.0001, "beta_end", 0.02,
             "beta_schedule", "linear");
 
-    private static NdArray pndmLoop(SchedulerConfig c) {
-        Scheduler s = Schedulers.create("PNDMScheduler", c);
-        s.setTimesteps(10);
-        NdArray sample = dummySample(false);
-        for (double t : s.timesteps()) {
-            sample = s.step(model(sample, t), t, sample, null).prevSample();
-        }
-        return sample;
-    }
-
     @Test
     void pndmFullLoopNoNoise() {
-        assertSumMean(pndmLoop(config(PNDM)), 198.1318, 0.2580);
+        assertSumMean(tenStepLoop("PNDMScheduler", config(PNDM)), 198.1318, 0.2580);
     }
 
     @Test
     void pndmFullLoopVPrediction() {
-        assertSumMean(pndmLoop(config(PNDM, "prediction_type", "v_prediction")), 67.3986, 0.0878);
+        assertSumMean(tenStepLoop("PNDMScheduler", config(PNDM, "prediction_type", "v_prediction")), 67.3986, 0.0878);
     }
 
     @Test
     void pndmFullLoopSetAlphaToOne() {
-        assertSumMean(pndmLoop(config(PNDM, "set_alpha_to_one", true, "beta_start", 0.01)), 230.0399, 0.2995);
-        assertSumMean(pndmLoop(config(PNDM, "set_alpha_to_one", false, "beta_start", 0.01)), 186.9482, 0.2434);
+        assertSumMean(tenStepLoop("PNDMScheduler", config(PNDM, "set_alpha_to_one", true, "beta_start", 0.01)), 230.0399, 0.2995);
+        assertSumMean(tenStepLoop("PNDMScheduler", config(PNDM, "set_alpha_to_one", false, "beta_start", 0.01)), 186.9482, 0.2434);
     }
 
     @Test
@@ -323,8 +308,8 @@ class DiffusersFullLoopTest {
     void pndmFullLoopSkipPrkSteps() {
         // diffusers publishes no number for skip_prk_steps; these are from a float32 numpy
         // transcription of its step_plms, run on the same dummy sample and model
-        assertSumMean(pndmLoop(config(PNDM, "skip_prk_steps", true)), 197.7155, 0.2574);
-        assertSumMean(pndmLoop(config(PNDM, "skip_prk_steps", true, "steps_offset", 1)), 198.9698, 0.2591);
+        assertSumMean(tenStepLoop("PNDMScheduler", config(PNDM, "skip_prk_steps", true)), 197.7155, 0.2574);
+        assertSumMean(tenStepLoop("PNDMScheduler", config(PNDM, "skip_prk_steps", true, "steps_offset", 1)), 198.9698, 0.2591);
     }
 
     // ---- LMS: test_scheduler_lms.py (1100 train steps, the Euler tests' loop) ----
