@@ -11,6 +11,7 @@ import static org.jocl.CL.clCreateProgramWithSource;
 import static org.jocl.CL.clEnqueueNDRangeKernel;
 import static org.jocl.CL.clEnqueueReadBuffer;
 import static org.jocl.CL.clEnqueueWriteBuffer;
+import static org.jocl.CL.clFinish;
 import static org.jocl.CL.clGetProgramBuildInfo;
 import static org.jocl.CL.clReleaseCommandQueue;
 import static org.jocl.CL.clReleaseContext;
@@ -23,9 +24,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -54,6 +58,8 @@ final class ClDevice implements AutoCloseable {
     private static final long MIN_BUFFER = 256;
     /** Work-group size of one-dimensional launches. */
     static final long GROUP = 64;
+    /** Uploads in flight after which the host waits for the queue anyway, so that staging memory stays bounded. */
+    private static final int MAX_STAGED = 256;
 
     private final DeviceInfo info;
     private final cl_context context;
@@ -61,6 +67,8 @@ final class ClDevice implements AutoCloseable {
     private final cl_program program;
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final Map<Long, ArrayDeque<cl_mem>> free = new HashMap<>();
+    /** Host copies of uploads still in flight (see {@link #upload(ClBuffer, int[])}). */
+    private final List<ByteBuffer> staged = new ArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
     private long allocated;
     private boolean closed;
@@ -148,9 +156,35 @@ final class ClDevice implements AutoCloseable {
         }
     }
 
-    void write(ClBuffer target, int[] data) {
+    /**
+     * Enqueues a copy of {@code data} without waiting. A blocking write stalls the host until every
+     * kernel queued before it has run (on PoCL about 60 µs plus the lost overlap of host and
+     * device), and graphs upload integer tensors (indices, masks) midway through a run.
+     */
+    void upload(ClBuffer target, int[] data) {
         if (data.length > 0) {
-            clEnqueueWriteBuffer(queue, target.mem(), true, 0, (long) data.length * Sizeof.cl_int, Pointer.to(data), 0, null, null);
+            ByteBuffer b = ByteBuffer.allocateDirect(data.length * Sizeof.cl_int).order(ByteOrder.nativeOrder());
+            b.asIntBuffer().put(data);
+            stage(target, b);
+        }
+    }
+
+    /** As {@link #upload(ClBuffer, int[])}, for floats. */
+    void upload(ClBuffer target, float[] data) {
+        if (data.length > 0) {
+            ByteBuffer b = ByteBuffer.allocateDirect(data.length * Sizeof.cl_float).order(ByteOrder.nativeOrder());
+            b.asFloatBuffer().put(data);
+            stage(target, b);
+        }
+    }
+
+    /** The host copy must outlive the write: it is kept until a blocking read (or a full wait) has drained the queue. */
+    private void stage(ClBuffer target, ByteBuffer b) {
+        clEnqueueWriteBuffer(queue, target.mem(), false, 0, b.capacity(), Pointer.to(b), 0, null, null);
+        staged.add(b);
+        if (staged.size() >= MAX_STAGED) {
+            clFinish(queue);
+            staged.clear();
         }
     }
 
@@ -158,6 +192,8 @@ final class ClDevice implements AutoCloseable {
     void read(ClBuffer source, ByteBuffer target) {
         if (target.remaining() > 0) {
             clEnqueueReadBuffer(queue, source.mem(), true, 0, target.remaining(), Pointer.to(target.slice()), 0, null, null);
+            // the queue is in order: every upload enqueued before has completed
+            staged.clear();
         }
     }
 
@@ -181,6 +217,8 @@ final class ClDevice implements AutoCloseable {
                 return;
             }
             closed = true;
+            clFinish(queue);
+            staged.clear();
             free.values().forEach(l -> l.forEach(m -> clReleaseMemObject(m)));
             free.clear();
             kernels.values().forEach(k -> clReleaseKernel(k));

@@ -58,7 +58,7 @@ final class Exec {
             int n = Math.toIntExact(v.size());
             v.buffer = device.allocate((long) n * 4);
             if (v.isFloat()) {
-                device.write(v.buffer, v.floats);
+                device.upload(v.buffer, v.floats);
                 if (!v.pinned) {
                     v.floats = null;
                 }
@@ -67,7 +67,7 @@ final class Exec {
                 for (int k = 0; k < n; k++) {
                     a[k] = Math.toIntExact(v.ints[k]);
                 }
-                device.write(v.buffer, a);
+                device.upload(v.buffer, a);
             }
         }
         return v.buffer;

@@ -7,9 +7,13 @@ import io.triptych.api.InvalidRequestException;
 
 /** Float32 network operators on the device: products, normalisations, reductions, convolution, resizing. */
 final class NnOps {
-    /** Rows up to which a product runs one work-item per output instead of local-memory tiles. */
+    /** Rows up to which a product with contiguous rows of B runs {@code matmul_rows} instead of local-memory tiles. */
     private static final long FEW_ROWS = 8;
     private static final long TILE = 16;
+    /** Output columns per work-item: float4 in the tiled product, float8 in the few-rows one. */
+    private static final long TILE_VECTOR = 4, ROWS_VECTOR = 8;
+    /** Work-group size of the few-rows product: small, so that narrow outputs still give both cores work. */
+    private static final long ROWS_GROUP = 16;
 
     private NnOps() {
     }
@@ -48,21 +52,23 @@ final class NnOps {
                         float alpha, float beta, Value bias, long biasRs, long biasCs) {
         long[][] c = Shapes.collapse(batch, aBatch, bBatch);
         long batches = Shapes.size(batch);
-        boolean few = m <= FEW_ROWS;
+        boolean few = m <= FEW_ROWS && b.colStride() == 1 && nCols >= ROWS_VECTOR;
         ClBuffer biasBuffer = bias == null ? out.buffer : x.buffer(bias);
         ClDevice.Launch launch = x.device.kernel(few ? "matmul_rows" : "matmul_tiled").mem(out.buffer).mem(x.buffer(a.value()))
                 .mem(x.buffer(b.value())).mem(biasBuffer).i(m).i(nCols).i(k).i(a.rowStride()).i(a.colStride())
                 .i(b.rowStride()).i(b.colStride()).i(c[0].length).i8(c[0]).i8(c[1]).i8(c[2]).f(alpha).f(beta).i(biasRs).i(biasCs)
                 .i(bias == null ? 0 : 1);
         if (few) {
-            launch.run(new long[] {ClDevice.roundUp(nCols, ClDevice.GROUP), m, batches}, new long[] {ClDevice.GROUP, 1, 1});
+            long vectors = (nCols + ROWS_VECTOR - 1) / ROWS_VECTOR;
+            launch.run(new long[] {ClDevice.roundUp(vectors, ROWS_GROUP), m, batches}, new long[] {ROWS_GROUP, 1, 1});
         } else {
-            launch.run(new long[] {ClDevice.roundUp(nCols, TILE), ClDevice.roundUp(m, TILE), batches}, new long[] {TILE, TILE, 1});
+            launch.run(new long[] {ClDevice.roundUp(nCols, TILE) / TILE_VECTOR, ClDevice.roundUp(m, TILE), batches}, new long[] {TILE / TILE_VECTOR, TILE, 1});
         }
     }
 
+    /** MatMul, with an optional bias vector along the columns as input 2 when {@link Fusion} folded an Add into it. */
     private static void matMul(Exec x, Node n) {
-        Value a = x.need(n, 0), b = x.need(n, 1);
+        Value a = x.need(n, 0), b = x.need(n, 1), bias = x.in(n, 2);
         requireFloat(n, a, b);
         long[] as = a.shape.length == 1 ? new long[] {1, a.shape[0]} : a.shape;
         long[] bs = b.shape.length == 1 ? new long[] {b.shape[0], 1} : b.shape;
@@ -80,7 +86,8 @@ final class NnOps {
         shape[batch.length] = m;
         shape[batch.length + 1] = cols;
         Value out = x.allocate(shape);
-        product(x, out, new Operand(a, k, 1), new Operand(b, cols, 1), m, cols, k, batch, aBatch, bBatch, 1f, 0f, null, 0, 0);
+        product(x, out, new Operand(a, k, 1), new Operand(b, cols, 1), m, cols, k, batch, aBatch, bBatch, 1f, 1f, bias, 0,
+                bias == null || bias.size() == 1 ? 0 : 1);
         long[] result = shape;
         if (a.shape.length == 1 || b.shape.length == 1) {
             result = Arrays.stream(shape).limit(batch.length).toArray();

@@ -19,15 +19,25 @@ final class Node {
     final int[] inputs;
     final int[] outputs;
     final int opset;
-    private final Map<String, AttributeProto> attributes = new HashMap<>();
+    private final Map<String, AttributeProto> attributes;
 
     Node(String op, NodeProto proto, int[] inputs, int[] outputs, int opset) {
+        this(op, proto.getName().isEmpty() ? op : proto.getName(), inputs, outputs, opset, new HashMap<>());
+        proto.getAttributeList().forEach(a -> attributes.put(a.getName(), a));
+    }
+
+    private Node(String op, String name, int[] inputs, int[] outputs, int opset, Map<String, AttributeProto> attributes) {
         this.op = op;
-        this.name = proto.getName().isEmpty() ? op : proto.getName();
+        this.name = name;
         this.inputs = inputs;
         this.outputs = outputs;
         this.opset = opset;
-        proto.getAttributeList().forEach(a -> attributes.put(a.getName(), a));
+        this.attributes = attributes;
+    }
+
+    /** This node with another node folded in: the same operator and attributes, other slots. */
+    Node fused(Node other, int[] newInputs, int[] newOutputs) {
+        return new Node(op, name + "+" + other.name, newInputs, newOutputs, opset, attributes);
     }
 
     long i(String attribute, long otherwise) {

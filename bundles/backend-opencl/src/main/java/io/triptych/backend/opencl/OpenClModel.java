@@ -84,7 +84,7 @@ final class OpenClModel implements CompiledModel {
                 slots.put(s.name(), values.size() - 1);
                 inputSlots.put(s.name(), values.size() - 1);
             }
-            this.schedule = schedule(nodes, slots, values, opsets);
+            List<Node> order = schedule(nodes, slots, values, opsets);
             for (TensorSpec s : part.outputs()) {
                 Integer slot = slots.get(s.name());
                 if (slot == null) {
@@ -93,6 +93,7 @@ final class OpenClModel implements CompiledModel {
                 outputSlots.put(s.name(), slot);
             }
             this.initial = values.toArray(new Value[0]);
+            this.schedule = Fusion.fuse(order, initial, outputSlots.values());
             this.lastUse = new int[initial.length];
             Arrays.fill(lastUse, -1);
             for (int i = 0; i < schedule.size(); i++) {

@@ -145,80 +145,95 @@ __kernel void gather(__global float* out, __global const float* data, __global c
     out[i] = data[(o * axisLen + id) * inner + k];
 }
 
-// C = alpha * op(A) op(B) + beta * bias, batched with broadcast batch strides; 16x16 tiles in local memory.
-__kernel __attribute__((reqd_work_group_size(TS, TS, 1)))
+inline int2 batch_offsets(int batch, int batchRank, int8 batchDims, int8 aBatch, int8 bBatch) {
+    int d[8], sa[8], sb[8];
+    vstore8(batchDims, 0, d); vstore8(aBatch, 0, sa); vstore8(bBatch, 0, sb);
+    int2 off = (int2) (0, 0);
+    for (int k = batchRank - 1; k >= 0; k--) {
+        int c = batch % d[k];
+        batch /= d[k];
+        off += (int2) (c * sa[k], c * sb[k]);
+    }
+    return off;
+}
+
+// Four adjacent columns of B from row k: one vector load when rows are contiguous and all four exist.
+inline float4 load_b4(__global const float* b, int k, int bRs, int bCs, int left) {
+    if (bCs == 1 && left >= 4) return vload4(0, b + k * bRs);
+    __global const float* p = b + k * bRs;
+    return (float4) (p[0], left > 1 ? p[bCs] : 0.0f, left > 2 ? p[2 * bCs] : 0.0f, left > 3 ? p[3 * bCs] : 0.0f);
+}
+
+inline void store_c4(__global float* C, int row, int gc, int N, float4 acc, __global const float* bias,
+                     float alpha, float beta, int biasRs, int biasCs, int hasBias) {
+    float v[4];
+    vstore4(alpha * acc, 0, v);
+    for (int j = 0; j < 4 && gc + j < N; j++) {
+        float y = v[j];
+        if (hasBias) y += beta * bias[row * biasRs + (gc + j) * biasCs];
+        C[row * N + gc + j] = y;
+    }
+}
+
+// C = alpha * op(A) op(B) + beta * bias, batched with broadcast batch strides. A 16x16 output tile per
+// work-group of 4x16: each work-item owns one row and four adjacent columns, B is staged through
+// local memory as float4 (vload4 from global when contiguous) and A as rows of the tile.
+__kernel __attribute__((reqd_work_group_size(TS / 4, TS, 1)))
 void matmul_tiled(__global float* C, __global const float* A, __global const float* B, __global const float* bias,
                   int M, int N, int K, int aRs, int aCs, int bRs, int bCs,
                   int batchRank, int8 batchDims, int8 aBatch, int8 bBatch,
                   float alpha, float beta, int biasRs, int biasCs, int hasBias) {
     __local float As[TS][TS];
-    __local float Bs[TS][TS + 1];
-    int col = get_local_id(0), row = get_local_id(1);
-    int gc = get_group_id(0) * TS + col;
+    __local float4 Bs[TS][TS / 4];
+    int c4 = get_local_id(0), row = get_local_id(1);
+    int gc = get_group_id(0) * TS + 4 * c4;
     int gr = get_group_id(1) * TS + row;
     int batch = get_global_id(2);
-    int d[8], sa[8], sb[8];
-    vstore8(batchDims, 0, d); vstore8(aBatch, 0, sa); vstore8(bBatch, 0, sb);
-    int aOff = 0, bOff = 0, r = batch;
-    for (int k = batchRank - 1; k >= 0; k--) {
-        int c = r % d[k];
-        r /= d[k];
-        aOff += c * sa[k];
-        bOff += c * sb[k];
-    }
-    float acc = 0.0f;
+    int2 off = batch_offsets(batch, batchRank, batchDims, aBatch, bBatch);
+    __global const float* a = A + off.x + gr * aRs;
+    __global const float* b = B + off.y + gc * bCs;
+    float4 acc = (float4) (0.0f);
     for (int t = 0; t < K; t += TS) {
-        int ak = t + col;
-        As[row][col] = (gr < M && ak < K) ? A[aOff + gr * aRs + ak * aCs] : 0.0f;
+        // this work-item stages A[gr][t + 4*c4 .. +3] and B[t + row][gc .. gc+3]
+        int ak = t + 4 * c4;
+        for (int j = 0; j < 4; j++) {
+            As[row][4 * c4 + j] = (gr < M && ak + j < K) ? a[(ak + j) * aCs] : 0.0f;
+        }
         int bk = t + row;
-        Bs[row][col] = (bk < K && gc < N) ? B[bOff + bk * bRs + gc * bCs] : 0.0f;
+        Bs[row][c4] = (bk < K && gc < N) ? load_b4(b, bk, bRs, bCs, N - gc) : (float4) (0.0f);
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int k = 0; k < TS; k++) {
-            acc += As[row][k] * Bs[k][col];
+            acc += As[row][k] * Bs[k][c4];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (gr < M && gc < N) {
-        float v = alpha * acc;
-        if (hasBias) v += beta * bias[gr * biasRs + gc * biasCs];
-        C[(batch * M + gr) * N + gc] = v;
+        store_c4(C + batch * M * N, gr, gc, N, acc, bias, alpha, beta, biasRs, biasCs, hasBias);
     }
 }
 
-// The same product for few rows (decoding: M = batch): one work-item per output, rows of A read as float4.
+// The same product for few rows (decoding: M = batch) when B's rows are contiguous (bCs = 1) and N >= 8:
+// one work-item per eight adjacent outputs of a row, each k one vload8 of B, so every load is sequential
+// and vectorised. The last work-item shifts left to stay inside the row instead of branching: it
+// recomputes some of its neighbour's columns and writes the same values.
 __kernel void matmul_rows(__global float* C, __global const float* A, __global const float* B, __global const float* bias,
                           int M, int N, int K, int aRs, int aCs, int bRs, int bCs,
                           int batchRank, int8 batchDims, int8 aBatch, int8 bBatch,
                           float alpha, float beta, int biasRs, int biasCs, int hasBias) {
-    int gc = get_global_id(0);
+    int gc = min(8 * (int) get_global_id(0), N - 8);
     int gr = get_global_id(1);
     int batch = get_global_id(2);
-    if (gc >= N) return;
-    int d[8], sa[8], sb[8];
-    vstore8(batchDims, 0, d); vstore8(aBatch, 0, sa); vstore8(bBatch, 0, sb);
-    int aOff = 0, bOff = 0, r = batch;
-    for (int k = batchRank - 1; k >= 0; k--) {
-        int c = r % d[k];
-        r /= d[k];
-        aOff += c * sa[k];
-        bOff += c * sb[k];
+    int2 off = batch_offsets(batch, batchRank, batchDims, aBatch, bBatch);
+    __global const float* a = A + off.x + gr * aRs;
+    __global const float* b = B + off.y + gc;
+    float8 acc = (float8) (0.0f);
+    for (int k = 0; k < K; k++) acc += a[k * aCs] * vload8(0, b + k * bRs);
+    acc *= alpha;
+    if (hasBias) {
+        __global const float* q = bias + gr * biasRs + gc * biasCs;
+        acc += beta * (float8) (q[0], q[biasCs], q[2 * biasCs], q[3 * biasCs], q[4 * biasCs], q[5 * biasCs], q[6 * biasCs], q[7 * biasCs]);
     }
-    __global const float* a = A + aOff + gr * aRs;
-    __global const float* b = B + bOff + gc * bCs;
-    float acc = 0.0f;
-    int k = 0;
-    if (aCs == 1) {
-        for (; k + 4 <= K; k += 4) {
-            float4 av = vload4(0, a + k);
-            acc += av.x * b[k * bRs] + av.y * b[(k + 1) * bRs] + av.z * b[(k + 2) * bRs] + av.w * b[(k + 3) * bRs];
-        }
-    }
-    for (; k < K; k++) {
-        acc += a[k * aCs] * b[k * bRs];
-    }
-    float v = alpha * acc;
-    if (hasBias) v += beta * bias[gr * biasRs + gc * biasCs];
-    C[(batch * M + gr) * N + gc] = v;
+    vstore8(acc, 0, C + (batch * M + gr) * N + gc);
 }
 
 // Softmax (or log-softmax) along an axis of length len between outer and inner dimensions.

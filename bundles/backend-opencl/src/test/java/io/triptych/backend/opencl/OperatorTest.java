@@ -102,6 +102,10 @@ class OperatorTest {
         op("MatMul", 13).floats("a", 5).floats("b", 5, 7).output("y").matchesOrt();
         op("MatMul", 13).floats("a", 2, 3, 5).floats("b", 5).output("y").matchesOrt();
         op("MatMul", 13).floats("a", 40, 70).floats("b", 70, 33).output("y").matchesOrt();
+        // few rows with contiguous B: vload8 columns, the last group shifted left inside the row
+        op("MatMul", 13).floats("a", 2, 3, 1, 19).floats("b", 19, 21).output("y").matchesOrt();
+        op("MatMul", 13).floats("a", 1, 1, 64).floats("b", 64, 200).output("y").matchesOrt();
+        op("MatMul", 13).floats("a", 8, 3).floats("b", 3, 8).output("y").matchesOrt();
     }
 
     @Test
