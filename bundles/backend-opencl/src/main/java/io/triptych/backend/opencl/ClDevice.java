@@ -28,9 +28,13 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.jocl.CLException;
@@ -48,9 +52,9 @@ import org.slf4j.LoggerFactory;
 import io.triptych.api.BackendUnavailableException;
 
 /**
- * One OpenCL device in use: context, in-order queue, the kernel program (built once), its kernels
- * and a pool of buffers reused across runs. Kernel arguments are per-kernel state, so every use
- * happens under {@link #lock()}.
+ * One OpenCL device in use: context, in-order queue, the kernel program (built once), kernel
+ * objects for the models' launch sites and a pool of buffers reused across runs. Kernel arguments
+ * are per-kernel state, so every use happens under {@link #lock()}.
  */
 final class ClDevice implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClDevice.class);
@@ -65,7 +69,10 @@ final class ClDevice implements AutoCloseable {
     private final cl_context context;
     private final cl_command_queue queue;
     private final cl_program program;
-    private final Map<String, cl_kernel> kernels = new HashMap<>();
+    /** Programs of kernels generated at run time, by source (see {@link #generated}). */
+    private final Map<String, cl_program> generated = new HashMap<>();
+    /** Kernel objects not yet released, which {@link #close} releases. */
+    private final Set<Kernel> kernels = new HashSet<>();
     private final Map<Long, ArrayDeque<cl_mem>> free = new HashMap<>();
     /** Host copies of uploads still in flight (see {@link #upload(ClBuffer, int[])}). */
     private final List<ByteBuffer> staged = new ArrayList<>();
@@ -75,27 +82,37 @@ final class ClDevice implements AutoCloseable {
 
     ClDevice(DeviceInfo info) {
         this.info = info;
-        cl_device_id[] devices = {info.device()};
-        this.context = clCreateContext(null, 1, devices, null, null, null);
+        this.context = clCreateContext(null, 1, new cl_device_id[] {info.device()}, null, null, null);
         this.queue = clCreateCommandQueue(context, info.device(), 0, null);
         long start = System.nanoTime();
-        this.program = clCreateProgramWithSource(context, 1, new String[] {source()}, null, null);
         try {
-            clBuildProgram(program, 1, devices, "-cl-std=CL1.2", null, null);
-        } catch (CLException e) {
-            long[] size = new long[1];
-            clGetProgramBuildInfo(program, info.device(), CL_PROGRAM_BUILD_LOG, 0, null, size);
-            byte[] log = new byte[(int) size[0]];
-            clGetProgramBuildInfo(program, info.device(), CL_PROGRAM_BUILD_LOG, log.length, Pointer.to(log), null);
+            this.program = build(resource("elementwise.cl") + resource("kernels.cl"));
+        } catch (IllegalStateException e) {
             close();
-            throw new IllegalStateException("the OpenCL kernels do not build on " + info.deviceName() + ": "
-                    + new String(log, StandardCharsets.UTF_8).trim(), e);
+            throw e;
         }
         LOG.debug("OpenCL kernels built for {} in {} ms", info.deviceName(), (System.nanoTime() - start) / 1_000_000);
     }
 
-    private static String source() {
-        try (InputStream in = ClDevice.class.getResourceAsStream("kernels.cl")) {
+    private cl_program build(String source) {
+        cl_device_id[] devices = {info.device()};
+        cl_program p = clCreateProgramWithSource(context, 1, new String[] {source}, null, null);
+        try {
+            clBuildProgram(p, 1, devices, "-cl-std=CL1.2", null, null);
+            return p;
+        } catch (CLException e) {
+            long[] size = new long[1];
+            clGetProgramBuildInfo(p, info.device(), CL_PROGRAM_BUILD_LOG, 0, null, size);
+            byte[] log = new byte[(int) size[0]];
+            clGetProgramBuildInfo(p, info.device(), CL_PROGRAM_BUILD_LOG, log.length, Pointer.to(log), null);
+            clReleaseProgram(p);
+            throw new IllegalStateException("the OpenCL kernels do not build on " + info.deviceName() + ": "
+                    + new String(log, StandardCharsets.UTF_8).trim(), e);
+        }
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = ClDevice.class.getResourceAsStream(name)) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -197,10 +214,33 @@ final class ClDevice implements AutoCloseable {
         }
     }
 
-    /** Starts a launch of the named kernel; set arguments in order, then {@link Launch#run}. */
-    Launch kernel(String name) {
+    /** A kernel object of its own for the named kernel of kernels.cl. */
+    Kernel kernel(String name) {
         checkOpen();
-        return new Launch(kernels.computeIfAbsent(name, n -> clCreateKernel(program, n, null)));
+        return track(clCreateKernel(program, name, null));
+    }
+
+    /**
+     * A kernel object of its own for the kernel named {@code fused} in {@code source}, a kernel
+     * generated at run time; its program is built after elementwise.cl once per device and source.
+     */
+    Kernel generated(String source) {
+        checkOpen();
+        return track(clCreateKernel(generated.computeIfAbsent(source, s -> build(resource("elementwise.cl") + s)), "fused", null));
+    }
+
+    private Kernel track(cl_kernel k) {
+        Kernel kernel = new Kernel(k);
+        kernels.add(kernel);
+        return kernel;
+    }
+
+    void release(Collection<Kernel> released) {
+        for (Kernel k : released) {
+            if (kernels.remove(k)) {
+                clReleaseKernel(k.kernel);
+            }
+        }
     }
 
     private void checkOpen() {
@@ -221,7 +261,9 @@ final class ClDevice implements AutoCloseable {
             staged.clear();
             free.values().forEach(l -> l.forEach(m -> clReleaseMemObject(m)));
             free.clear();
-            kernels.values().forEach(k -> clReleaseKernel(k));
+            kernels.forEach(k -> clReleaseKernel(k.kernel));
+            kernels.clear();
+            generated.values().forEach(p -> clReleaseProgram(p));
             if (program != null) {
                 clReleaseProgram(program);
             }
@@ -232,37 +274,93 @@ final class ClDevice implements AutoCloseable {
         }
     }
 
-    /** Arguments of one kernel launch, set in order. */
-    final class Launch {
+    /**
+     * A kernel object that one launch site owns, with the arguments last set on it. Setting an
+     * argument costs the host about as much as a small kernel's work per ten arguments, and from
+     * one decoding step to the next most of a site's arguments (weights, sizes, pooled buffers)
+     * stay the same, so a launch sets only those that changed.
+     */
+    final class Kernel {
         private final cl_kernel kernel;
-        private int index;
+        private final List<Object> args = new ArrayList<>();
 
-        Launch(cl_kernel kernel) {
+        private Kernel(cl_kernel kernel) {
             this.kernel = kernel;
         }
 
+        /** Starts a launch; set arguments in order, then {@link Launch#run}. */
+        Launch launch() {
+            checkOpen();
+            return new Launch(this);
+        }
+    }
+
+    /** Arguments of one kernel launch, set in order. */
+    final class Launch {
+        private final Kernel k;
+        private final cl_kernel kernel;
+        private int index;
+
+        private Launch(Kernel k) {
+            this.k = k;
+            this.kernel = k.kernel;
+        }
+
         Launch mem(ClBuffer b) {
-            clSetKernelArg(kernel, index++, Sizeof.cl_mem, Pointer.to(b.mem()));
-            return this;
+            cl_mem m = b.mem();
+            if (changed(m)) {
+                clSetKernelArg(kernel, index, Sizeof.cl_mem, Pointer.to(m));
+                set(m);
+            }
+            return next();
         }
 
         Launch i(long v) {
-            clSetKernelArg(kernel, index++, Sizeof.cl_int, Pointer.to(new int[] {Math.toIntExact(v)}));
-            return this;
+            int x = Math.toIntExact(v);
+            if (changed(x)) {
+                clSetKernelArg(kernel, index, Sizeof.cl_int, Pointer.to(new int[] {x}));
+                set(x);
+            }
+            return next();
         }
 
         Launch f(double v) {
-            clSetKernelArg(kernel, index++, Sizeof.cl_float, Pointer.to(new float[] {(float) v}));
-            return this;
+            float x = (float) v;
+            if (changed(x)) {
+                clSetKernelArg(kernel, index, Sizeof.cl_float, Pointer.to(new float[] {x}));
+                set(x);
+            }
+            return next();
         }
 
         /** Up to 8 values as an OpenCL {@code int8}. */
         Launch i8(long[] v) {
             int[] a = new int[8];
-            for (int k = 0; k < v.length; k++) {
-                a[k] = Math.toIntExact(v[k]);
+            for (int j = 0; j < v.length; j++) {
+                a[j] = Math.toIntExact(v[j]);
             }
-            clSetKernelArg(kernel, index++, Sizeof.cl_int * 8, Pointer.to(a));
+            if (changed(a)) {
+                clSetKernelArg(kernel, index, Sizeof.cl_int * 8, Pointer.to(a));
+                set(a);
+            }
+            return next();
+        }
+
+        private boolean changed(Object v) {
+            Object last = index < k.args.size() ? k.args.get(index) : null;
+            return !(v instanceof int[] a ? last instanceof int[] b && Arrays.equals(a, b) : v.equals(last));
+        }
+
+        /** Records an argument once it is set, so that a failed set is tried again. */
+        private void set(Object v) {
+            while (k.args.size() <= index) {
+                k.args.add(null);
+            }
+            k.args.set(index, v);
+        }
+
+        private Launch next() {
+            index++;
             return this;
         }
 

@@ -72,16 +72,16 @@ final class ContribOps {
         }
         Value qkv = x.allocate(new long[] {batch, seq, hidden3});
         NnOps.product(x, qkv, new NnOps.Operand(in, inner, 1), new NnOps.Operand(weights, hidden3, 1), batch * seq, hidden3, inner,
-                new long[0], new long[0], new long[0], 1f, 1f, bias, 0, 1);
+                new long[0], new long[0], new long[0], 1f, 1f, bias, 0, 1, null);
         Value present = x.allocate(new long[] {2, batch, heads, total, headSize});
         long presentCount = present.size();
-        x.device.kernel("attention_present").mem(present.buffer).mem(qkv.buffer).mem(past == null ? qkv.buffer : x.buffer(past))
+        x.kernel("attention_present").mem(present.buffer).mem(qkv.buffer).mem(past == null ? qkv.buffer : x.buffer(past))
                 .i(batch).i(heads).i(seq).i(pastLen).i(headSize).i(presentCount).run(presentCount);
         Value scores = x.allocate(new long[] {batch, heads, seq, total});
         Value out = x.allocate(new long[] {batch, seq, hidden});
         float scale = n.f("scale", (float) (1 / Math.sqrt(headSize)));
         long rows = batch * heads * seq;
-        x.device.kernel("attention").mem(out.buffer).mem(scores.buffer).mem(qkv.buffer).mem(present.buffer)
+        x.kernel("attention").mem(out.buffer).mem(scores.buffer).mem(qkv.buffer).mem(present.buffer)
                 .mem(mask == null ? qkv.buffer : x.buffer(mask)).i(batch).i(heads).i(seq).i(pastLen).i(headSize).f(scale)
                 .i(n.i("unidirectional", 0)).f(n.f("mask_filter_value", -10000f)).i(maskRank).run(rows);
         scores.release();
@@ -101,7 +101,7 @@ final class ContribOps {
         }
         Value out = x.allocate(in.shape);
         Value sum = x.allocate(in.shape);
-        x.device.kernel("skip_layer_norm").mem(out.buffer).mem(sum.buffer).mem(x.buffer(in)).mem(x.buffer(skip)).mem(x.buffer(gamma))
+        x.kernel("skip_layer_norm").mem(out.buffer).mem(sum.buffer).mem(x.buffer(in)).mem(x.buffer(skip)).mem(x.buffer(gamma))
                 .mem(x.buffer(beta == null ? gamma : beta)).mem(x.buffer(bias == null ? gamma : bias)).i(rows).i(cols)
                 .i(skip.size() / Math.max(cols, 1)).f(n.f("epsilon", 1e-12f)).i(beta == null ? 0 : 1).i(bias == null ? 0 : 1).run(rows);
         x.out(n, 0, out);
@@ -136,7 +136,7 @@ final class ContribOps {
         }
         Value out = x.allocate(new long[] {batch, seq, hidden});
         Value sum = x.allocate(new long[] {batch, seq, hidden});
-        x.device.kernel("embed_layer_norm").mem(out.buffer).mem(sum.buffer).mem(x.buffer(ids))
+        x.kernel("embed_layer_norm").mem(out.buffer).mem(sum.buffer).mem(x.buffer(ids))
                 .mem(x.buffer(segments == null ? ids : segments)).mem(x.buffer(positionRows == null ? ids : positionRows))
                 .mem(x.buffer(word)).mem(x.buffer(position)).mem(x.buffer(segmentEmb == null ? word : segmentEmb))
                 .mem(x.buffer(gamma)).mem(x.buffer(beta)).i(rows).i(seq).i(hidden).f(n.f("epsilon", 1e-12f))
@@ -172,7 +172,7 @@ final class ContribOps {
         Value in = x.need(n, 0), bias = x.in(n, 1);
         Value out = x.allocate(in.shape);
         long count = in.size();
-        x.device.kernel("fast_gelu").mem(out.buffer).mem(x.buffer(in)).mem(x.buffer(bias == null ? in : bias)).i(count)
+        x.kernel("fast_gelu").mem(out.buffer).mem(x.buffer(in)).mem(x.buffer(bias == null ? in : bias)).i(count)
                 .i(bias == null ? 0 : bias.size()).run(count);
         x.out(n, 0, out);
     }

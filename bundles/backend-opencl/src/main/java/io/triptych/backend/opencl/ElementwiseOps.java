@@ -1,7 +1,9 @@
 package io.triptych.backend.opencl;
 
+import java.util.List;
 import java.util.Map;
 import java.util.function.LongBinaryOperator;
+import java.util.function.LongUnaryOperator;
 
 import io.triptych.api.tensor.DType;
 
@@ -11,7 +13,7 @@ final class ElementwiseOps {
     private ElementwiseOps() {
     }
 
-    /** Binary kernel op codes (see {@code apply_binary} in kernels.cl) with their integer counterparts. */
+    /** Binary kernel op codes (see {@code apply_binary} in elementwise.cl) with their integer counterparts. */
     private enum Binary {
         ADD(0, Long::sum), SUB(1, (a, b) -> a - b), MUL(2, (a, b) -> a * b), DIV(3, (a, b) -> a / b),
         POW(4, (a, b) -> (long) Math.pow(a, b)), MAX(5, Math::max), MIN(6, Math::min), PRELU(7, (a, b) -> a < 0 ? a * b : a),
@@ -26,22 +28,31 @@ final class ElementwiseOps {
         }
     }
 
-    /** Unary kernel op codes (see kernel {@code unary}). */
+    /** Unary kernel op codes (see {@code apply_unary} in elementwise.cl). */
     static final int NEG = 0, ABS = 1, SQRT = 2, EXP = 3, LOG = 4, TANH = 5, ERF = 6, RELU = 7, SIGMOID = 8, RECIPROCAL = 9,
             FLOOR = 10, CEIL = 11, SIN = 12, COS = 13, LEAKY_RELU = 14, CLIP = 15, GELU = 16, GELU_TANH = 17, SOFTPLUS = 18,
             ELU = 19, HARD_SIGMOID = 20, ROUND = 21, SIGN = 22, SOFTSIGN = 23, HARD_SWISH = 24;
 
+    private static final Map<String, Binary> BINARY = Map.of("Add", Binary.ADD, "Sub", Binary.SUB, "Mul", Binary.MUL, "Div", Binary.DIV,
+            "Pow", Binary.POW, "PRelu", Binary.PRELU);
+    private static final Map<String, Binary> VARIADIC = Map.of("Max", Binary.MAX, "Min", Binary.MIN, "Sum", Binary.ADD);
+    /** Operators of the unary kernel without parameters, and those of them that also take integers. */
+    private static final Map<String, Integer> UNARY = Map.ofEntries(Map.entry("Neg", NEG), Map.entry("Abs", ABS), Map.entry("Sign", SIGN),
+            Map.entry("Sqrt", SQRT), Map.entry("Exp", EXP), Map.entry("Log", LOG), Map.entry("Tanh", TANH), Map.entry("Erf", ERF),
+            Map.entry("Relu", RELU), Map.entry("Sigmoid", SIGMOID), Map.entry("Reciprocal", RECIPROCAL), Map.entry("Floor", FLOOR),
+            Map.entry("Ceil", CEIL), Map.entry("Round", ROUND), Map.entry("Sin", SIN), Map.entry("Cos", COS), Map.entry("Softplus", SOFTPLUS),
+            Map.entry("Softsign", SOFTSIGN), Map.entry("HardSwish", HARD_SWISH));
+    private static final Map<String, LongUnaryOperator> UNARY_INTS = Map.of("Neg", v -> -v, "Abs", Math::abs, "Sign", Long::signum,
+            "Relu", v -> Math.max(v, 0), "Floor", v -> v, "Ceil", v -> v, "Round", v -> v);
+
+    /** One call of the unary kernel: op code and parameters. */
+    record UnaryCall(int code, float alpha, float beta) {
+    }
+
     static void register(Map<String, Op> ops) {
-        binary(ops, "Add", Binary.ADD);
-        binary(ops, "Sub", Binary.SUB);
-        binary(ops, "Mul", Binary.MUL);
-        binary(ops, "Div", Binary.DIV);
-        binary(ops, "Pow", Binary.POW);
-        binary(ops, "PRelu", Binary.PRELU);
+        BINARY.forEach((name, op) -> binary(ops, name, op));
         ops.put("ai.onnx:Mod", (x, n) -> x.out(n, 0, binary(x, n, n.i("fmod", 0) == 1 ? Binary.FMOD : Binary.MOD, x.need(n, 0), x.need(n, 1))));
-        variadic(ops, "Max", Binary.MAX);
-        variadic(ops, "Min", Binary.MIN);
-        variadic(ops, "Sum", Binary.ADD);
+        VARIADIC.forEach((name, op) -> variadic(ops, name, op));
         compare(ops, "Equal", (a, b) -> a == b);
         compare(ops, "Less", (a, b) -> a < b);
         compare(ops, "LessOrEqual", (a, b) -> a <= b);
@@ -60,32 +71,54 @@ final class ElementwiseOps {
         });
         ops.put("ai.onnx:Where", ElementwiseOps::where);
 
-        unary(ops, "Neg", NEG, v -> -v);
-        unary(ops, "Abs", ABS, Math::abs);
-        unary(ops, "Sign", SIGN, Long::signum);
-        unary(ops, "Sqrt", SQRT, null);
-        unary(ops, "Exp", EXP, null);
-        unary(ops, "Log", LOG, null);
-        unary(ops, "Tanh", TANH, null);
-        unary(ops, "Erf", ERF, null);
-        unary(ops, "Relu", RELU, v -> Math.max(v, 0));
-        unary(ops, "Sigmoid", SIGMOID, null);
-        unary(ops, "Reciprocal", RECIPROCAL, null);
-        unary(ops, "Floor", FLOOR, v -> v);
-        unary(ops, "Ceil", CEIL, v -> v);
-        unary(ops, "Round", ROUND, v -> v);
-        unary(ops, "Sin", SIN, null);
-        unary(ops, "Cos", COS, null);
-        unary(ops, "Softplus", SOFTPLUS, null);
-        unary(ops, "Softsign", SOFTSIGN, null);
-        unary(ops, "HardSwish", HARD_SWISH, null);
-        ops.put("ai.onnx:LeakyRelu", (x, n) -> x.out(n, 0, unary(x, x.need(n, 0), LEAKY_RELU, n.f("alpha", 0.01f), 0)));
-        ops.put("ai.onnx:Elu", (x, n) -> x.out(n, 0, unary(x, x.need(n, 0), ELU, n.f("alpha", 1f), 0)));
-        ops.put("ai.onnx:HardSigmoid", (x, n) -> x.out(n, 0, unary(x, x.need(n, 0), HARD_SIGMOID, n.f("alpha", 0.2f), n.f("beta", 0.5f))));
-        ops.put("ai.onnx:Gelu", (x, n) -> x.out(n, 0, unary(x, x.need(n, 0), n.s("approximate", "none").equals("tanh") ? GELU_TANH : GELU, 0, 0)));
-        ops.put("com.microsoft:Gelu", (x, n) -> x.out(n, 0, unary(x, x.need(n, 0), GELU, 0, 0)));
+        UNARY.forEach((name, code) -> unary(ops, name, code, UNARY_INTS.get(name)));
+        for (String op : List.of("ai.onnx:LeakyRelu", "ai.onnx:Elu", "ai.onnx:HardSigmoid", "ai.onnx:Gelu", "com.microsoft:Gelu")) {
+            ops.put(op, (x, n) -> {
+                UnaryCall c = unaryCall(n);
+                x.out(n, 0, unary(x, x.need(n, 0), c.code(), c.alpha(), c.beta()));
+            });
+        }
         ops.put("ai.onnx:Clip", ElementwiseOps::clip);
         ops.put("ai.onnx:Cast", ElementwiseOps::cast);
+    }
+
+    /** The unary kernel call that runs a one-input float node, or {@code null} if it is not one. */
+    static UnaryCall unaryCall(Node n) {
+        return switch (n.op) {
+            case "ai.onnx:LeakyRelu" -> new UnaryCall(LEAKY_RELU, n.f("alpha", 0.01f), 0);
+            case "ai.onnx:Elu" -> new UnaryCall(ELU, n.f("alpha", 1f), 0);
+            case "ai.onnx:HardSigmoid" -> new UnaryCall(HARD_SIGMOID, n.f("alpha", 0.2f), n.f("beta", 0.5f));
+            case "ai.onnx:Gelu" -> new UnaryCall(n.s("approximate", "none").equals("tanh") ? GELU_TANH : GELU, 0, 0);
+            case "com.microsoft:Gelu" -> new UnaryCall(GELU, 0, 0);
+            default -> {
+                Integer code = n.op.startsWith("ai.onnx:") ? UNARY.get(n.op.substring(8)) : null;
+                yield code == null ? null : new UnaryCall(code, 0, 0);
+            }
+        };
+    }
+
+    /** Whether a generated kernel can run the node when its inputs are float ({@link ElementwiseChain}). */
+    static boolean fusible(Node n) {
+        return n.inputs.length == 1 ? unaryCall(n) != null : n.inputs.length == 2 && binaryOf(n) != null;
+    }
+
+    /** The OpenCL expression of a {@linkplain #fusible fusible} node over its operands, the float operations of its own kernel. */
+    static String expression(Node n, String... operands) {
+        if (n.inputs.length == 1) {
+            UnaryCall c = unaryCall(n);
+            return "apply_unary(" + c.code() + ", " + operands[0] + ", " + literal(c.alpha()) + ", " + literal(c.beta()) + ")";
+        }
+        return "apply_binary(" + binaryOf(n).code + ", " + operands[0] + ", " + operands[1] + ")";
+    }
+
+    private static Binary binaryOf(Node n) {
+        String name = n.op.startsWith("ai.onnx:") ? n.op.substring(8) : "";
+        return BINARY.getOrDefault(name, VARIADIC.get(name));
+    }
+
+    /** An exact OpenCL float literal. */
+    private static String literal(float v) {
+        return Float.isFinite(v) ? Float.toHexString(v) + "f" : Float.isNaN(v) ? "NAN" : v > 0 ? "INFINITY" : "-INFINITY";
     }
 
     private static void binary(Map<String, Op> ops, String name, Binary op) {
@@ -115,7 +148,7 @@ final class ElementwiseOps {
             }
             Value out = x.allocate(shape);
             long[][] c = Shapes.collapse(shape, Shapes.broadcastStrides(a.shape, shape), Shapes.broadcastStrides(b.shape, shape));
-            x.device.kernel("binary").mem(out.buffer).mem(x.buffer(a)).mem(x.buffer(b)).i(op.code).i(count).i(c[0].length)
+            x.kernel("binary").mem(out.buffer).mem(x.buffer(a)).mem(x.buffer(b)).i(op.code).i(count).i(c[0].length)
                     .i8(c[0]).i8(c[1]).i8(c[2]).run(count);
             return out;
         }
@@ -188,7 +221,7 @@ final class ElementwiseOps {
         if (a.isFloat()) {
             Value out = x.allocate(shape);
             long[][] c = Shapes.collapse(shape, sc, sa, sb);
-            x.device.kernel("where_select").mem(out.buffer).mem(x.buffer(cond)).mem(x.buffer(a)).mem(x.buffer(b)).i(count)
+            x.kernel("where_select").mem(out.buffer).mem(x.buffer(cond)).mem(x.buffer(a)).mem(x.buffer(b)).i(count)
                     .i(c[0].length).i8(c[0]).i8(c[1]).i8(c[2]).i8(c[3]).run(count);
             x.out(n, 0, out);
             return;
@@ -202,7 +235,7 @@ final class ElementwiseOps {
         x.out(n, 0, Value.ofInts(a.dtype, shape, r));
     }
 
-    private static void unary(Map<String, Op> ops, String name, int code, java.util.function.LongUnaryOperator ints) {
+    private static void unary(Map<String, Op> ops, String name, int code, LongUnaryOperator ints) {
         ops.put("ai.onnx:" + name, (x, n) -> {
             Value a = x.need(n, 0);
             if (a.isFloat()) {
@@ -222,7 +255,7 @@ final class ElementwiseOps {
     static Value unary(Exec x, Value a, int code, float alpha, float beta) {
         Value out = x.allocate(a.shape);
         long count = a.size();
-        x.device.kernel("unary").mem(out.buffer).mem(x.buffer(a)).i(code).i(count).f(alpha).f(beta).run(count);
+        x.kernel("unary").mem(out.buffer).mem(x.buffer(a)).i(code).i(count).f(alpha).f(beta).run(count);
         return out;
     }
 

@@ -3,6 +3,7 @@ package io.triptych.backend.opencl;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.Map;
 
 import io.triptych.api.InvalidRequestException;
 import io.triptych.api.tensor.DType;
@@ -14,10 +15,34 @@ import io.triptych.api.tensor.DType;
 final class Exec {
     final ClDevice device;
     private final Value[] values;
+    /** The model's kernel objects by launch site, kept across runs. */
+    private final Map<Site, ClDevice.Kernel> kernels;
+    private int node, launches;
 
-    Exec(ClDevice device, Value[] values) {
+    /** A launch site: the {@code launch}-th launch of a node's run, of the kernel named (or generated from) {@code kernel}. */
+    record Site(int node, int launch, String kernel) {
+    }
+
+    Exec(ClDevice device, Value[] values, Map<Site, ClDevice.Kernel> kernels) {
         this.device = device;
         this.values = values;
+        this.kernels = kernels;
+    }
+
+    /** Starts node {@code index} of the schedule: its launches are sites of their own. */
+    void at(int index) {
+        node = index;
+        launches = 0;
+    }
+
+    /** Starts a launch of the named kernel on this site's kernel object. */
+    ClDevice.Launch kernel(String name) {
+        return kernels.computeIfAbsent(new Site(node, launches++, name), s -> device.kernel(name)).launch();
+    }
+
+    /** Starts a launch of a generated kernel ({@link ClDevice#generated}) on this site's kernel object. */
+    ClDevice.Launch generated(String source) {
+        return kernels.computeIfAbsent(new Site(node, launches++, source), s -> device.generated(source)).launch();
     }
 
     /** Input {@code i} of the node, or {@code null} when omitted. */
@@ -32,6 +57,27 @@ final class Exec {
             throw n.error("input " + i + " is required");
         }
         return v;
+    }
+
+    /** An input's shape and element strides, as stored or through a Transpose that {@link Fusion} folded into the node. */
+    record View(Value value, long[] shape, long[] strides) {
+    }
+
+    /** Input {@code i} (required) as {@link View}. */
+    View view(Node n, int i) {
+        Value v = need(n, i);
+        long[] strides = Shapes.strides(v.shape);
+        long[] perm = n.ints(Fusion.TRANSPOSED + i);
+        if (perm == null) {
+            return new View(v, v.shape, strides);
+        }
+        long[] p = ShapeOps.permutation(perm, v.shape.length);
+        long[] shape = new long[p.length], permuted = new long[p.length];
+        for (int k = 0; k < p.length; k++) {
+            shape[k] = v.shape[(int) p[k]];
+            permuted[k] = strides[(int) p[k]];
+        }
+        return new View(v, shape, permuted);
     }
 
     int inputCount(Node n) {
@@ -49,6 +95,14 @@ final class Exec {
             values[n.outputs[i]] = v;
         } else {
             v.release();
+        }
+    }
+
+    /** Releases the value in {@code slot}, which nothing reads any more. */
+    void release(int slot) {
+        if (values[slot] != null) {
+            values[slot].release();
+            values[slot] = null;
         }
     }
 
@@ -142,7 +196,7 @@ final class Exec {
         }
         if (src.isFloat()) {
             long[][] c = Shapes.collapse(dims, dstStrides, srcStrides);
-            device.kernel("copy_strided").mem(dst.buffer).i(dstOffset).i8(c[1]).mem(buffer(src)).i(srcOffset).i8(c[2])
+            kernel("copy_strided").mem(dst.buffer).i(dstOffset).i8(c[1]).mem(buffer(src)).i(srcOffset).i8(c[2])
                     .i8(c[0]).i(c[0].length).i(n).run(n);
         } else {
             int[][] off = offsets(dims, srcStrides, dstStrides);

@@ -1,48 +1,60 @@
 package io.triptych.backend.opencl;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import io.triptych.onnx.proto.Onnx.AttributeProto;
 
 /**
- * Folds cheap element-wise work into the kernel that produces its input, when a graph is compiled:
- * on PoCL every launch costs about as much as a small kernel's work, so fewer launches matter more
- * than fewer operations. A {@code MatMul} by a weight matrix whose result only feeds an {@code Add}
- * of a bias vector becomes one {@code MatMul} with the bias as a third input, added in the
- * product's epilogue ({@code acc + bias}, the same float sum the {@code Add} would compute).
+ * Folds cheap element-wise and copy work into the kernel that produces or reads its data, when a
+ * graph is compiled: on PoCL every launch costs about as much as a small kernel's work, so fewer
+ * launches matter more than fewer operations. In order:
+ * <ul>
+ * <li>a {@code MatMul} by a weight matrix whose result only feeds an {@code Add} of a bias vector
+ * becomes one {@code MatMul} with the bias as a third input, added in the product's epilogue
+ * ({@code acc + bias}, the same float sum the {@code Add} would compute);
+ * <li>a one-input activation (or {@code FastGelu}) that alone reads a product's result runs in that
+ * epilogue too;
+ * <li>a {@code Transpose} that only feeds a {@code MatMul} or a {@code Concat} becomes strides of
+ * that input (the product kernels and Concat's copies read any strides), saving its copy;
+ * <li>each tree of element-wise operators whose intermediates have one reader and are no graph
+ * output (an erf GELU: Div, Erf, Add, Mul, Mul) becomes one {@link ElementwiseChain}.
+ * </ul>
  */
 final class Fusion {
-    private static final String MATMUL = "ai.onnx:MatMul", ADD = "ai.onnx:Add";
+    /**
+     * Attribute prefix of an input (by index) that its node reads through a Transpose's permutation
+     * (empty: reversed dimensions) instead of the Transpose's copy; see {@link Exec#view}.
+     */
+    static final String TRANSPOSED = "triptych.transposed";
+    /** Attributes of a MatMul's activation: the unary kernel's op code and parameters. */
+    static final String ACTIVATION = "triptych.activation", ACTIVATION_ALPHA = "triptych.activation.alpha",
+            ACTIVATION_BETA = "triptych.activation.beta";
+    private static final String MATMUL = "ai.onnx:MatMul", ADD = "ai.onnx:Add", TRANSPOSE = "ai.onnx:Transpose", CONCAT = "ai.onnx:Concat",
+            FAST_GELU = "com.microsoft:FastGelu";
 
     private Fusion() {
     }
 
     /**
-     * The schedule with fusible pairs merged.
+     * The schedule with fusible nodes merged.
      *
      * @param values the initial values by slot (initializers and constants; {@code null} for values computed later)
      * @param kept slots that must stay visible (graph outputs)
      */
     static List<Node> fuse(List<Node> schedule, Value[] values, Collection<Integer> kept) {
-        int[] readers = new int[values.length];
-        for (Node n : schedule) {
-            for (int in : n.inputs) {
-                if (in >= 0) {
-                    readers[in]++;
-                }
-            }
-        }
-        int[] producer = new int[values.length];
-        Arrays.fill(producer, -1);
+        return chains(transposes(activations(biases(schedule, values, kept), values, kept), values.length, kept), values.length, kept);
+    }
+
+    private static List<Node> biases(List<Node> schedule, Value[] values, Collection<Integer> kept) {
+        int[] readers = readers(schedule, values.length), producer = producers(schedule, values.length);
         List<Node> out = new ArrayList<>(schedule);
-        for (int i = 0; i < out.size(); i++) {
-            for (int o : out.get(i).outputs) {
-                if (o >= 0) {
-                    producer[o] = i;
-                }
-            }
-        }
         for (int i = 0; i < out.size(); i++) {
             Node add = out.get(i);
             if (!add.op.equals(ADD) || add.inputs.length != 2) {
@@ -66,6 +78,139 @@ final class Fusion {
         }
         out.removeIf(n -> n == null);
         return out;
+    }
+
+    /**
+     * A one-input element-wise node (an activation) or a {@code FastGelu} (whose bias becomes the
+     * product's) that alone reads a MatMul's result runs in the product's epilogue, on the value the
+     * product would have stored.
+     */
+    private static List<Node> activations(List<Node> schedule, Value[] values, Collection<Integer> kept) {
+        int[] readers = readers(schedule, values.length), producer = producers(schedule, values.length);
+        List<Node> out = new ArrayList<>(schedule);
+        for (int i = 0; i < out.size(); i++) {
+            Node act = out.get(i);
+            boolean fast = act.op.equals(FAST_GELU);
+            ElementwiseOps.UnaryCall call = fast ? new ElementwiseOps.UnaryCall(ElementwiseOps.GELU_TANH, 0, 0)
+                    : act.inputs.length == 1 ? ElementwiseOps.unaryCall(act) : null;
+            int product = act.inputs.length > 0 ? act.inputs[0] : -1;
+            Node mm = product < 0 || producer[product] < 0 ? null : out.get(producer[product]);
+            if (call == null || mm == null || !mm.op.equals(MATMUL) || readers[product] != 1 || kept.contains(product)) {
+                continue;
+            }
+            int[] inputs = mm.inputs;
+            if (fast && act.inputs.length > 1 && act.inputs[1] >= 0) {
+                if (mm.inputs.length != 2 || !biasOf(mm, values, act.inputs[1])) {
+                    continue;
+                }
+                inputs = new int[] {mm.inputs[0], mm.inputs[1], act.inputs[1]};
+            }
+            out.set(producer[product], mm.fused(act, inputs, act.outputs, intAttribute(ACTIVATION, call.code()),
+                    floatAttribute(ACTIVATION_ALPHA, call.alpha()), floatAttribute(ACTIVATION_BETA, call.beta())));
+            out.set(i, null);
+        }
+        out.removeIf(n -> n == null);
+        return out;
+    }
+
+    private static AttributeProto intAttribute(String name, long v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+    }
+
+    private static AttributeProto floatAttribute(String name, float v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+    }
+
+    /** A {@code Transpose} read only by a {@code MatMul} operand or a {@code Concat} input becomes that input's strides. */
+    private static List<Node> transposes(List<Node> schedule, int slots, Collection<Integer> kept) {
+        int[] readers = readers(schedule, slots), producer = producers(schedule, slots);
+        List<Node> out = new ArrayList<>(schedule);
+        for (int i = 0; i < out.size(); i++) {
+            Node first = out.get(i);
+            int strided = first == null ? 0 : first.op.equals(MATMUL) ? 2 : first.op.equals(CONCAT) ? first.inputs.length : 0;
+            for (int k = 0; k < strided; k++) {
+                Node reader = out.get(i);
+                int operand = reader.inputs[k];
+                Node t = operand < 0 || producer[operand] < 0 ? null : out.get(producer[operand]);
+                if (t != null && t.op.equals(TRANSPOSE) && readers[operand] == 1 && !kept.contains(operand)) {
+                    int[] inputs = reader.inputs.clone();
+                    inputs[k] = t.inputs[0];
+                    long[] perm = t.ints("perm");
+                    out.set(i, reader.fused(t, inputs, reader.outputs, AttributeProto.newBuilder().setName(TRANSPOSED + k)
+                            .setType(AttributeProto.AttributeType.INTS).addAllInts(Arrays.stream(perm == null ? new long[0] : perm).boxed().toList())
+                            .build()));
+                    out.set(producer[operand], null);
+                }
+            }
+        }
+        out.removeIf(n -> n == null);
+        return out;
+    }
+
+    /** Grows a chain backwards from each element-wise node, last first, through producers read by it alone. */
+    private static List<Node> chains(List<Node> schedule, int slots, Collection<Integer> kept) {
+        int[] readers = readers(schedule, slots), producer = producers(schedule, slots);
+        List<Node> out = new ArrayList<>(schedule);
+        for (int root = out.size() - 1; root >= 0; root--) {
+            if (out.get(root) == null || !elementwise(out.get(root))) {
+                continue;
+            }
+            TreeSet<Integer> members = new TreeSet<>(List.of(root));
+            ArrayDeque<Integer> open = new ArrayDeque<>(members);
+            while (!open.isEmpty()) {
+                for (int in : out.get(open.poll()).inputs) {
+                    int p = producer[in];
+                    if (p >= 0 && readers[in] == 1 && !kept.contains(in) && elementwise(out.get(p)) && members.add(p)) {
+                        open.add(p);
+                    }
+                }
+            }
+            if (members.size() < 2) {
+                continue;
+            }
+            List<Node> nodes = new ArrayList<>();
+            Set<Integer> produced = new HashSet<>();
+            for (int m : members) {
+                nodes.add(out.get(m));
+                produced.add(out.get(m).outputs[0]);
+                out.set(m, null);
+            }
+            int[] inputs = nodes.stream().flatMapToInt(n -> Arrays.stream(n.inputs)).filter(in -> !produced.contains(in)).distinct().toArray();
+            out.set(root, ElementwiseChain.node(nodes, inputs));
+        }
+        out.removeIf(n -> n == null);
+        return out;
+    }
+
+    private static int[] readers(List<Node> schedule, int slots) {
+        int[] readers = new int[slots];
+        for (Node n : schedule) {
+            for (int in : n.inputs) {
+                if (in >= 0) {
+                    readers[in]++;
+                }
+            }
+        }
+        return readers;
+    }
+
+    /** The schedule index of each slot's producer, or -1. */
+    private static int[] producers(List<Node> schedule, int slots) {
+        int[] producer = new int[slots];
+        Arrays.fill(producer, -1);
+        for (int i = 0; i < schedule.size(); i++) {
+            for (int o : schedule.get(i).outputs) {
+                if (o >= 0) {
+                    producer[o] = i;
+                }
+            }
+        }
+        return producer;
+    }
+
+    /** An element-wise node with one output and every input given. */
+    private static boolean elementwise(Node n) {
+        return n.outputs.length == 1 && n.outputs[0] >= 0 && Arrays.stream(n.inputs).allMatch(in -> in >= 0) && ElementwiseOps.fusible(n);
     }
 
     /** Whether {@code bias} is a float vector along the columns of the product's weight matrix. */

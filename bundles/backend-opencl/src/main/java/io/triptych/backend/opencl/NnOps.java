@@ -45,19 +45,20 @@ final class NnOps {
     }
 
     /**
-     * {@code out[batch, M, N] = alpha * A B + beta * bias}, batched over {@code batch} (broadcast
-     * strides per batch dimension, collapsed), with the bias read at {@code m*biasRs + n*biasCs}.
+     * {@code out[batch, M, N] = act(alpha * A B + beta * bias)}, batched over {@code batch} (broadcast
+     * strides per batch dimension, collapsed), with the bias read at {@code m*biasRs + n*biasCs} and
+     * {@code act} the unary kernel's operation (none when {@code null}).
      */
     static void product(Exec x, Value out, Operand a, Operand b, long m, long nCols, long k, long[] batch, long[] aBatch, long[] bBatch,
-                        float alpha, float beta, Value bias, long biasRs, long biasCs) {
+                        float alpha, float beta, Value bias, long biasRs, long biasCs, ElementwiseOps.UnaryCall act) {
         long[][] c = Shapes.collapse(batch, aBatch, bBatch);
         long batches = Shapes.size(batch);
         boolean few = m <= FEW_ROWS && b.colStride() == 1 && nCols >= ROWS_VECTOR;
         ClBuffer biasBuffer = bias == null ? out.buffer : x.buffer(bias);
-        ClDevice.Launch launch = x.device.kernel(few ? "matmul_rows" : "matmul_tiled").mem(out.buffer).mem(x.buffer(a.value()))
+        ClDevice.Launch launch = x.kernel(few ? "matmul_rows" : "matmul_tiled").mem(out.buffer).mem(x.buffer(a.value()))
                 .mem(x.buffer(b.value())).mem(biasBuffer).i(m).i(nCols).i(k).i(a.rowStride()).i(a.colStride())
                 .i(b.rowStride()).i(b.colStride()).i(c[0].length).i8(c[0]).i8(c[1]).i8(c[2]).f(alpha).f(beta).i(biasRs).i(biasCs)
-                .i(bias == null ? 0 : 1);
+                .i(bias == null ? 0 : 1).i(act == null ? -1 : act.code()).f(act == null ? 0 : act.alpha()).f(act == null ? 0 : act.beta());
         if (few) {
             long vectors = (nCols + ROWS_VECTOR - 1) / ROWS_VECTOR;
             launch.run(new long[] {ClDevice.roundUp(vectors, ROWS_GROUP), m, batches}, new long[] {ROWS_GROUP, 1, 1});
@@ -66,36 +67,48 @@ final class NnOps {
         }
     }
 
-    /** MatMul, with an optional bias vector along the columns as input 2 when {@link Fusion} folded an Add into it. */
+    /**
+     * MatMul, with an optional bias vector along the columns as input 2 and an activation when
+     * {@link Fusion} folded them in, and operands as {@link Exec#view} gives them.
+     */
     private static void matMul(Exec x, Node n) {
         Value a = x.need(n, 0), b = x.need(n, 1), bias = x.in(n, 2);
         requireFloat(n, a, b);
-        long[] as = a.shape.length == 1 ? new long[] {1, a.shape[0]} : a.shape;
-        long[] bs = b.shape.length == 1 ? new long[] {b.shape[0], 1} : b.shape;
+        Exec.View av = x.view(n, 0), bv = x.view(n, 1);
+        long[] as = av.shape(), bs = bv.shape(), aStrides = av.strides(), bStrides = bv.strides();
+        if (as.length == 1) {
+            as = new long[] {1, as[0]};
+            aStrides = new long[] {0, aStrides[0]};
+        }
+        if (bs.length == 1) {
+            bs = new long[] {bs[0], 1};
+            bStrides = new long[] {bStrides[0], 1};
+        }
         long m = as[as.length - 2], k = as[as.length - 1], k2 = bs[bs.length - 2], cols = bs[bs.length - 1];
         if (k != k2) {
-            throw new InvalidRequestException("MatMul node '" + n.name + "': shapes " + Arrays.toString(a.shape) + " and "
-                    + Arrays.toString(b.shape) + " do not multiply");
+            throw new InvalidRequestException("MatMul node '" + n.name + "': shapes " + Arrays.toString(av.shape()) + " and "
+                    + Arrays.toString(bv.shape()) + " do not multiply");
         }
         long[] aBatchShape = Arrays.copyOf(as, as.length - 2);
         long[] bBatchShape = Arrays.copyOf(bs, bs.length - 2);
         long[] batch = Shapes.broadcast(aBatchShape, bBatchShape);
-        long[] aBatch = scale(Shapes.broadcastStrides(aBatchShape, batch), m * k);
-        long[] bBatch = scale(Shapes.broadcastStrides(bBatchShape, batch), k * cols);
+        long[] aBatch = Shapes.broadcastStrides(aBatchShape, Arrays.copyOf(aStrides, aBatchShape.length), batch);
+        long[] bBatch = Shapes.broadcastStrides(bBatchShape, Arrays.copyOf(bStrides, bBatchShape.length), batch);
         long[] shape = Arrays.copyOf(batch, batch.length + 2);
         shape[batch.length] = m;
         shape[batch.length + 1] = cols;
         Value out = x.allocate(shape);
-        product(x, out, new Operand(a, k, 1), new Operand(b, cols, 1), m, cols, k, batch, aBatch, bBatch, 1f, 1f, bias, 0,
-                bias == null || bias.size() == 1 ? 0 : 1);
+        product(x, out, new Operand(a, aStrides[as.length - 2], aStrides[as.length - 1]),
+                new Operand(b, bStrides[bs.length - 2], bStrides[bs.length - 1]), m, cols, k, batch, aBatch, bBatch, 1f, 1f, bias, 0,
+                bias == null || bias.size() == 1 ? 0 : 1, activation(n));
         long[] result = shape;
-        if (a.shape.length == 1 || b.shape.length == 1) {
+        if (av.shape().length == 1 || bv.shape().length == 1) {
             result = Arrays.stream(shape).limit(batch.length).toArray();
-            if (a.shape.length != 1) {
+            if (av.shape().length != 1) {
                 result = Arrays.copyOf(result, result.length + 1);
                 result[result.length - 1] = m;
             }
-            if (b.shape.length != 1) {
+            if (bv.shape().length != 1) {
                 result = Arrays.copyOf(result, result.length + 1);
                 result[result.length - 1] = cols;
             }
@@ -106,12 +119,10 @@ final class NnOps {
         x.out(n, 0, out);
     }
 
-    private static long[] scale(long[] v, long f) {
-        long[] r = v.clone();
-        for (int i = 0; i < r.length; i++) {
-            r[i] *= f;
-        }
-        return r;
+    /** The activation that {@link Fusion} folded into a MatMul, or {@code null}. */
+    private static ElementwiseOps.UnaryCall activation(Node n) {
+        long code = n.i(Fusion.ACTIVATION, -1);
+        return code < 0 ? null : new ElementwiseOps.UnaryCall((int) code, n.f(Fusion.ACTIVATION_ALPHA, 0), n.f(Fusion.ACTIVATION_BETA, 0));
     }
 
     private static void gemm(Exec x, Node n) {
@@ -133,7 +144,7 @@ final class NnOps {
         }
         Value out = x.allocate(shape);
         product(x, out, new Operand(a, ta ? 1 : a.shape[1], ta ? a.shape[1] : 1), new Operand(b, tb ? 1 : b.shape[1], tb ? b.shape[1] : 1),
-                m, cols, k, new long[0], new long[0], new long[0], n.f("alpha", 1f), n.f("beta", 1f), c, biasRs, biasCs);
+                m, cols, k, new long[0], new long[0], new long[0], n.f("alpha", 1f), n.f("beta", 1f), c, biasRs, biasCs, null);
         x.out(n, 0, out);
     }
 
@@ -154,7 +165,7 @@ final class NnOps {
         long len = n.opset >= 13 ? a.shape[axis] : Shapes.size(a.shape, axis, rank);
         long inner = n.opset >= 13 ? Shapes.size(a.shape, axis + 1, rank) : 1;
         Value out = x.allocate(a.shape);
-        x.device.kernel("softmax").mem(out.buffer).mem(x.buffer(a)).i(outer).i(len).i(inner).i(log ? 1 : 0).run(outer * inner);
+        x.kernel("softmax").mem(out.buffer).mem(x.buffer(a)).i(outer).i(len).i(inner).i(log ? 1 : 0).run(outer * inner);
         x.out(n, 0, out);
     }
 
@@ -189,7 +200,7 @@ final class NnOps {
             shape[k] = 1;
             Value next = x.allocate(shape.clone());
             int step = op == 5 && !first ? 0 : op;
-            x.device.kernel("reduce_axis").mem(next.buffer).mem(x.buffer(current)).i(outer).i(len).i(inner).i(step).run(outer * inner);
+            x.kernel("reduce_axis").mem(next.buffer).mem(x.buffer(current)).i(outer).i(len).i(inner).i(step).run(outer * inner);
             current.release();
             current = next;
             first = false;
@@ -218,7 +229,7 @@ final class NnOps {
             throw n.error("scale and bias must hold the " + cols + " normalised elements");
         }
         Value out = x.allocate(a.shape);
-        x.device.kernel("layer_norm").mem(out.buffer).mem(x.buffer(a)).mem(x.buffer(gamma)).mem(x.buffer(beta == null ? gamma : beta))
+        x.kernel("layer_norm").mem(out.buffer).mem(x.buffer(a)).mem(x.buffer(gamma)).mem(x.buffer(beta == null ? gamma : beta))
                 .i(rows).i(cols).f(n.f("epsilon", 1e-5f)).i(beta == null ? 0 : 1).run(rows);
         x.out(n, 0, out);
     }
@@ -264,7 +275,7 @@ final class NnOps {
         Value out = x.allocate(shape);
         long count = Shapes.size(shape);
         int last = spatial - 1;
-        x.device.kernel("conv2d").mem(out.buffer).mem(x.buffer(in)).mem(x.buffer(w)).mem(x.buffer(bias == null ? w : bias))
+        x.kernel("conv2d").mem(out.buffer).mem(x.buffer(in)).mem(x.buffer(w)).mem(x.buffer(bias == null ? w : bias))
                 .i(channels).i(h).i(wd).i(m).i(kh).i(kw).i(oh).i(ow).i(spatial == 2 ? strides[0] : 1).i(strides[last])
                 .i(spatial == 2 ? pads[0] : 0).i(pads[last]).i(spatial == 2 ? dilations[0] : 1).i(dilations[last])
                 .i(group).i(bias == null ? 0 : 1).i(count).run(count);
@@ -309,7 +320,7 @@ final class NnOps {
         long[] shape = {in.shape[0], in.shape[1], outDims[0], outDims[1]};
         Value out = x.allocate(shape);
         long count = Shapes.size(shape);
-        x.device.kernel("pool2d").mem(out.buffer).mem(x.buffer(in)).i(h).i(w).i(kernel[0]).i(kernel[1]).i(outDims[0]).i(outDims[1])
+        x.kernel("pool2d").mem(out.buffer).mem(x.buffer(in)).i(h).i(w).i(kernel[0]).i(kernel[1]).i(outDims[0]).i(outDims[1])
                 .i(strides[0]).i(strides[1]).i(pads[0]).i(pads[1]).i(mode).i(n.i("count_include_pad", 0)).i(count).run(count);
         x.out(n, 0, out);
     }
@@ -344,7 +355,7 @@ final class NnOps {
         long spatial = Shapes.size(in.shape, 2, in.shape.length);
         long rows = in.shape[0] * groups;
         Value out = x.allocate(in.shape);
-        x.device.kernel("group_norm").mem(out.buffer).mem(x.buffer(in)).mem(x.buffer(scale)).mem(x.buffer(bias)).i(channels).i(groups)
+        x.kernel("group_norm").mem(out.buffer).mem(x.buffer(in)).mem(x.buffer(scale)).mem(x.buffer(bias)).i(channels).i(groups)
                 .i(spatial).f(n.f("epsilon", 1e-5f)).i(perChannel ? 1 : 0).i(rows).run(rows);
         x.out(n, 0, out);
     }
@@ -399,7 +410,7 @@ final class NnOps {
         long oh = rank >= 2 ? shape[rank - 2] : 1, ow = shape[rank - 1];
         Value out = x.allocate(shape);
         long count = Shapes.size(shape);
-        x.device.kernel("resize2d").mem(out.buffer).mem(x.buffer(in)).i(h).i(w).i(oh).i(ow).f(rank >= 2 ? scales[rank - 2] : 1)
+        x.kernel("resize2d").mem(out.buffer).mem(x.buffer(in)).i(h).i(w).i(oh).i(ow).f(rank >= 2 ? scales[rank - 2] : 1)
                 .f(scales[rank - 1]).i(transformCode).i(mode.equals("linear") ? 1 : 0).i(nearestCode).i(count).run(count);
         x.out(n, 0, out);
     }
@@ -411,7 +422,7 @@ final class NnOps {
         int rank = in.shape.length;
         Value out = x.allocate(in.shape);
         long count = in.size();
-        x.device.kernel("trilu").mem(out.buffer).mem(x.buffer(in)).i(in.shape[rank - 2]).i(in.shape[rank - 1]).i(k)
+        x.kernel("trilu").mem(out.buffer).mem(x.buffer(in)).i(in.shape[rank - 2]).i(in.shape[rank - 1]).i(k)
                 .i(n.i("upper", 1)).i(count).run(count);
         x.out(n, 0, out);
     }

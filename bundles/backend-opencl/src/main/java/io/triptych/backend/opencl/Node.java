@@ -19,25 +19,37 @@ final class Node {
     final int[] inputs;
     final int[] outputs;
     final int opset;
+    /** What runs the node: its registered operator, or a kernel that {@link Fusion} generated. */
+    final Op implementation;
     private final Map<String, AttributeProto> attributes;
 
     Node(String op, NodeProto proto, int[] inputs, int[] outputs, int opset) {
-        this(op, proto.getName().isEmpty() ? op : proto.getName(), inputs, outputs, opset, new HashMap<>());
+        this(op, proto.getName().isEmpty() ? op : proto.getName(), inputs, outputs, opset, Operators.get(op), new HashMap<>());
         proto.getAttributeList().forEach(a -> attributes.put(a.getName(), a));
     }
 
-    private Node(String op, String name, int[] inputs, int[] outputs, int opset, Map<String, AttributeProto> attributes) {
+    /** A node without attributes that {@code implementation} runs. */
+    Node(String op, String name, int[] inputs, int[] outputs, Op implementation) {
+        this(op, name, inputs, outputs, 1, implementation, Map.of());
+    }
+
+    private Node(String op, String name, int[] inputs, int[] outputs, int opset, Op implementation, Map<String, AttributeProto> attributes) {
         this.op = op;
         this.name = name;
         this.inputs = inputs;
         this.outputs = outputs;
         this.opset = opset;
+        this.implementation = implementation;
         this.attributes = attributes;
     }
 
-    /** This node with another node folded in: the same operator and attributes, other slots. */
-    Node fused(Node other, int[] newInputs, int[] newOutputs) {
-        return new Node(op, name + "+" + other.name, newInputs, newOutputs, opset, attributes);
+    /** This node with another node folded in: the same operator and attributes (and {@code added}), other slots. */
+    Node fused(Node other, int[] newInputs, int[] newOutputs, AttributeProto... added) {
+        Map<String, AttributeProto> a = new HashMap<>(attributes);
+        for (AttributeProto p : added) {
+            a.put(p.getName(), p);
+        }
+        return new Node(op, name + "+" + other.name, newInputs, newOutputs, opset, implementation, a);
     }
 
     long i(String attribute, long otherwise) {

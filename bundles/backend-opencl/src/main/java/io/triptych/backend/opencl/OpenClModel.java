@@ -42,6 +42,8 @@ final class OpenClModel implements CompiledModel {
     private final Value[] initial;
     private final List<Node> schedule;
     private final int[] lastUse;
+    /** Kernel objects of this model's launch sites, created on first use and kept across runs. */
+    private final Map<Exec.Site, ClDevice.Kernel> kernels = new HashMap<>();
     private final Map<String, Integer> inputSlots = new LinkedHashMap<>();
     private final Map<String, Integer> outputSlots = new LinkedHashMap<>();
     private boolean closed;
@@ -245,10 +247,11 @@ final class OpenClModel implements CompiledModel {
                 check(spec, t);
                 values[inputSlots.get(spec.name())] = value(t);
             }
-            Exec exec = new Exec(device, values);
+            Exec exec = new Exec(device, values, kernels);
             for (int i = 0; i < schedule.size(); i++) {
                 Node node = schedule.get(i);
-                Operators.get(node.op).run(exec, node);
+                exec.at(i);
+                node.implementation.run(exec, node);
                 for (int k = 0; k < node.outputs.length; k++) {
                     int out = node.outputs[k];
                     if (out < 0) {
@@ -335,6 +338,8 @@ final class OpenClModel implements CompiledModel {
         try {
             if (!closed) {
                 closed = true;
+                device.release(kernels.values());
+                kernels.clear();
                 for (Value v : initial) {
                     if (v != null) {
                         v.unpin();

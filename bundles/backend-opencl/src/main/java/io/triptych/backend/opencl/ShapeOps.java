@@ -72,7 +72,7 @@ final class ShapeOps {
         long count = Shapes.size(shape);
         if (fill.isFloat()) {
             Value out = x.allocate(shape.clone());
-            x.device.kernel("fill").mem(out.buffer).f(fill.floats[0]).i(count).run(count);
+            x.kernel("fill").mem(out.buffer).f(fill.floats[0]).i(count).run(count);
             x.out(n, 0, out);
         } else {
             long[] v = new long[Math.toIntExact(count)];
@@ -177,13 +177,7 @@ final class ShapeOps {
     private static void transpose(Exec x, Node n) {
         Value a = x.need(n, 0);
         int rank = a.shape.length;
-        long[] perm = n.ints("perm");
-        if (perm == null) {
-            perm = new long[rank];
-            for (int k = 0; k < rank; k++) {
-                perm[k] = rank - 1 - k;
-            }
-        }
+        long[] perm = permutation(n.ints("perm"), rank);
         long[] strides = Shapes.strides(a.shape);
         long[] shape = new long[rank];
         long[] src = new long[rank];
@@ -194,6 +188,18 @@ final class ShapeOps {
         Value out = x.allocate(a.dtype, shape);
         x.copy(a, 0, src, out, 0, Shapes.strides(shape), shape);
         x.out(n, 0, out);
+    }
+
+    /** A Transpose's permutation; absent or empty, the dimensions reversed. */
+    static long[] permutation(long[] perm, int rank) {
+        if (perm != null && perm.length > 0) {
+            return perm;
+        }
+        long[] reversed = new long[rank];
+        for (int k = 0; k < rank; k++) {
+            reversed[k] = rank - 1 - k;
+        }
+        return reversed;
     }
 
     private static void slice(Exec x, Node n) {
@@ -251,27 +257,31 @@ final class ShapeOps {
         x.out(n, 0, out);
     }
 
+    /** Concatenation, reading each input as {@link Exec#view} gives it. */
     private static void concat(Exec x, Node n) {
-        Value first = x.need(n, 0);
-        int rank = first.shape.length;
+        Exec.View[] in = new Exec.View[x.inputCount(n)];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = x.view(n, i);
+        }
+        Value first = in[0].value();
+        int rank = in[0].shape().length;
         int axis = Shapes.axis(n.i("axis", 0), rank);
-        long[] shape = first.shape.clone();
+        long[] shape = in[0].shape().clone();
         shape[axis] = 0;
-        for (int i = 0; i < x.inputCount(n); i++) {
-            Value v = x.need(n, i);
-            if (v.shape.length != rank || v.dtype != first.dtype) {
+        for (int i = 0; i < in.length; i++) {
+            Value v = in[i].value();
+            if (in[i].shape().length != rank || v.dtype != first.dtype) {
                 throw new InvalidRequestException(n.op + " node '" + n.name + "': input " + i + " is " + v.dtype
-                        + Arrays.toString(v.shape) + ", input 0 is " + first.dtype + Arrays.toString(first.shape));
+                        + Arrays.toString(in[i].shape()) + ", input 0 is " + first.dtype + Arrays.toString(in[0].shape()));
             }
-            shape[axis] += v.shape[axis];
+            shape[axis] += in[i].shape()[axis];
         }
         Value out = x.allocate(first.dtype, shape);
         long[] dst = Shapes.strides(shape);
         long at = 0;
-        for (int i = 0; i < x.inputCount(n); i++) {
-            Value v = x.need(n, i);
-            x.copy(v, 0, Shapes.strides(v.shape), out, at * dst[axis], dst, v.shape);
-            at += v.shape[axis];
+        for (Exec.View v : in) {
+            x.copy(v.value(), 0, v.strides(), out, at * dst[axis], dst, v.shape());
+            at += v.shape()[axis];
         }
         x.out(n, 0, out);
     }
@@ -357,7 +367,7 @@ final class ShapeOps {
         Value out = x.allocate(a.dtype, shape);
         long total = Shapes.size(shape);
         if (out.isFloat()) {
-            x.device.kernel("fill").mem(out.buffer).f(fill).i(total).run(total);
+            x.kernel("fill").mem(out.buffer).f(fill).i(total).run(total);
         } else {
             Arrays.fill(out.ints, (long) fill);
         }
@@ -386,7 +396,7 @@ final class ShapeOps {
         long count = Shapes.size(shape);
         if (data.isFloat()) {
             Value out = x.allocate(shape);
-            x.device.kernel("gather").mem(out.buffer).mem(x.buffer(data)).mem(x.buffer(idx)).i(axisLen).i(inner)
+            x.kernel("gather").mem(out.buffer).mem(x.buffer(data)).mem(x.buffer(idx)).i(axisLen).i(inner)
                     .i(indices.length).i(count).run(count);
             x.out(n, 0, out);
             return;

@@ -57,7 +57,11 @@ final class Shapes {
 
     /** Strides to read a tensor of {@code shape} broadcast to {@code out} (0 along broadcast dimensions). */
     static long[] broadcastStrides(long[] shape, long[] out) {
-        long[] own = strides(shape);
+        return broadcastStrides(shape, strides(shape), out);
+    }
+
+    /** As {@link #broadcastStrides(long[], long[])}, for a tensor laid out with strides {@code own}. */
+    static long[] broadcastStrides(long[] shape, long[] own, long[] out) {
         long[] s = new long[out.length];
         int shift = out.length - shape.length;
         for (int k = shift; k < out.length; k++) {

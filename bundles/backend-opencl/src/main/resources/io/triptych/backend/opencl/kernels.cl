@@ -1,6 +1,7 @@
 // Every kernel of the OpenCL backend, built once per device as one program.
 // Float32 data; integer tensors arrive as int32 (indices, masks). Shapes and strides of up to
-// 8 dimensions travel as int8 vectors and are unpacked into private arrays.
+// 8 dimensions travel as int8 vectors and are unpacked into private arrays. ClDevice builds it after
+// elementwise.cl (apply_binary, apply_unary, gelu_tanh).
 
 #define TS 16
 
@@ -12,24 +13,6 @@ inline int offset_of(int i, int rank, const int* dims, const int* strides) {
         off += c * strides[k];
     }
     return off;
-}
-
-inline float apply_binary(int op, float a, float b) {
-    switch (op) {
-        case 0: return a + b;
-        case 1: return a - b;
-        case 2: return a * b;
-        case 3: return a / b;
-        case 4:
-            if (b == 2.0f) return a * a;
-            if (b == 0.5f) return sqrt(a);
-            if (b == floor(b) && fabs(b) < 65536.0f) return pown(a, (int) b);
-            return pow(a, b);
-        case 5: return fmax(a, b);
-        case 6: return fmin(a, b);
-        case 7: return a < 0.0f ? a * b : a;
-        default: return fmod(a, b);
-    }
 }
 
 __kernel void binary(__global float* out, __global const float* a, __global const float* b, int op, int n,
@@ -48,44 +31,9 @@ __kernel void binary(__global float* out, __global const float* a, __global cons
     out[i] = apply_binary(op, a[oa], b[ob]);
 }
 
-inline float gelu_tanh(float x) {
-    return 0.5f * x * (1.0f + tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-}
-
 __kernel void unary(__global float* out, __global const float* in, int op, int n, float alpha, float beta) {
     int i = get_global_id(0);
-    if (i >= n) return;
-    float x = in[i];
-    float y;
-    switch (op) {
-        case 0: y = -x; break;
-        case 1: y = fabs(x); break;
-        case 2: y = sqrt(x); break;
-        case 3: y = exp(x); break;
-        case 4: y = log(x); break;
-        case 5: y = tanh(x); break;
-        case 6: y = erf(x); break;
-        case 7: y = fmax(x, 0.0f); break;
-        case 8: y = 1.0f / (1.0f + exp(-x)); break;
-        case 9: y = 1.0f / x; break;
-        case 10: y = floor(x); break;
-        case 11: y = ceil(x); break;
-        case 12: y = sin(x); break;
-        case 13: y = cos(x); break;
-        case 14: y = x < 0.0f ? alpha * x : x; break;
-        case 15: y = fmin(fmax(x, alpha), beta); break;
-        case 16: y = 0.5f * x * (1.0f + erf(x * 0.7071067811865476f)); break;
-        case 17: y = gelu_tanh(x); break;
-        case 18: y = x > 20.0f ? x : log1p(exp(x)); break;
-        case 19: y = x < 0.0f ? alpha * (exp(x) - 1.0f) : x; break;
-        case 20: y = fmax(0.0f, fmin(1.0f, alpha * x + beta)); break;
-        case 21: y = rint(x); break;
-        case 22: y = x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f); break;
-        case 23: y = x / (1.0f + fabs(x)); break;
-        case 24: y = x * fmax(0.0f, fmin(1.0f, x / 6.0f + 0.5f)); break;
-        default: y = x; break;
-    }
-    out[i] = y;
+    if (i < n) out[i] = apply_unary(op, in[i], alpha, beta);
 }
 
 __kernel void fast_gelu(__global float* out, __global const float* in, __global const float* bias, int n, int biasLen) {
@@ -165,24 +113,26 @@ inline float4 load_b4(__global const float* b, int k, int bRs, int bCs, int left
 }
 
 inline void store_c4(__global float* C, int row, int gc, int N, float4 acc, __global const float* bias,
-                     float alpha, float beta, int biasRs, int biasCs, int hasBias) {
+                     float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta) {
     float v[4];
     vstore4(alpha * acc, 0, v);
     for (int j = 0; j < 4 && gc + j < N; j++) {
         float y = v[j];
         if (hasBias) y += beta * bias[row * biasRs + (gc + j) * biasCs];
+        if (act >= 0) y = apply_unary(act, y, actAlpha, actBeta);
         C[row * N + gc + j] = y;
     }
 }
 
-// C = alpha * op(A) op(B) + beta * bias, batched with broadcast batch strides. A 16x16 output tile per
-// work-group of 4x16: each work-item owns one row and four adjacent columns, B is staged through
-// local memory as float4 (vload4 from global when contiguous) and A as rows of the tile.
+// C = act(alpha * op(A) op(B) + beta * bias), act an apply_unary op (none when negative), batched with
+// broadcast batch strides. A 16x16 output tile per work-group of 4x16: each work-item owns one row and
+// four adjacent columns, B is staged through local memory as float4 (vload4 from global when
+// contiguous) and A as rows of the tile.
 __kernel __attribute__((reqd_work_group_size(TS / 4, TS, 1)))
 void matmul_tiled(__global float* C, __global const float* A, __global const float* B, __global const float* bias,
                   int M, int N, int K, int aRs, int aCs, int bRs, int bCs,
                   int batchRank, int8 batchDims, int8 aBatch, int8 bBatch,
-                  float alpha, float beta, int biasRs, int biasCs, int hasBias) {
+                  float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta) {
     __local float As[TS][TS];
     __local float4 Bs[TS][TS / 4];
     int c4 = get_local_id(0), row = get_local_id(1);
@@ -208,7 +158,7 @@ void matmul_tiled(__global float* C, __global const float* A, __global const flo
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (gr < M && gc < N) {
-        store_c4(C + batch * M * N, gr, gc, N, acc, bias, alpha, beta, biasRs, biasCs, hasBias);
+        store_c4(C + batch * M * N, gr, gc, N, acc, bias, alpha, beta, biasRs, biasCs, hasBias, act, actAlpha, actBeta);
     }
 }
 
@@ -219,7 +169,7 @@ void matmul_tiled(__global float* C, __global const float* A, __global const flo
 __kernel void matmul_rows(__global float* C, __global const float* A, __global const float* B, __global const float* bias,
                           int M, int N, int K, int aRs, int aCs, int bRs, int bCs,
                           int batchRank, int8 batchDims, int8 aBatch, int8 bBatch,
-                          float alpha, float beta, int biasRs, int biasCs, int hasBias) {
+                          float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta) {
     int gc = min(8 * (int) get_global_id(0), N - 8);
     int gr = get_global_id(1);
     int batch = get_global_id(2);
@@ -232,6 +182,13 @@ __kernel void matmul_rows(__global float* C, __global const float* A, __global c
     if (hasBias) {
         __global const float* q = bias + gr * biasRs + gc * biasCs;
         acc += beta * (float8) (q[0], q[biasCs], q[2 * biasCs], q[3 * biasCs], q[4 * biasCs], q[5 * biasCs], q[6 * biasCs], q[7 * biasCs]);
+    }
+    if (act >= 0) {
+        // element by element, the scalar code of the activation's own kernel
+        float v[8];
+        vstore8(acc, 0, v);
+        for (int j = 0; j < 8; j++) v[j] = apply_unary(act, v[j], actAlpha, actBeta);
+        acc = vload8(0, v);
     }
     vstore8(acc, 0, C + (batch * M + gr) * N + gc);
 }

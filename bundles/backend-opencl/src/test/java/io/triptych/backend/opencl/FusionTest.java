@@ -1,16 +1,28 @@
 package io.triptych.backend.opencl;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
 
+import io.triptych.api.backend.CompiledModel;
+import io.triptych.api.model.ModelPart;
 import io.triptych.api.tensor.DType;
 import io.triptych.api.tensor.Tensor;
+import io.triptych.onnx.proto.Onnx.AttributeProto;
 import io.triptych.onnx.proto.Onnx.GraphProto;
 import io.triptych.onnx.proto.Onnx.ModelProto;
 import io.triptych.onnx.proto.Onnx.NodeProto;
@@ -20,7 +32,11 @@ import io.triptych.onnx.proto.Onnx.TensorShapeProto;
 import io.triptych.onnx.proto.Onnx.TypeProto;
 import io.triptych.onnx.proto.Onnx.ValueInfoProto;
 
-/** {@link Fusion}'s MatMul + bias Add, on two-node graphs against ONNX Runtime (fused or left alone, the results must agree). */
+/**
+ * {@link Fusion}'s MatMul + bias Add and activation, transposed MatMul and Concat inputs and
+ * element-wise chains, on small graphs against ONNX Runtime (fused or left alone, the results must
+ * agree) and against the same graph run unfused.
+ */
 class FusionTest {
     private static final Random RANDOM = new Random(7);
 
@@ -38,6 +54,296 @@ class FusionTest {
         matMulAdd(new long[] {1, 3, 16}, 16, 24, 24, false, true);
     }
 
+    @Test
+    void activationsRunInTheProductEpilogue() {
+        assertEquals(1, fuse(Set.of(), "MatMul x w p", "Relu p y").size());
+        // tiny-random-gpt2's MatMul + FastGelu with bias, on both product kernels (few rows, tiles)
+        activated(new long[] {1, 1, 32}, 128, "FastGelu", true, false);
+        activated(new long[] {2, 9, 19}, 21, "FastGelu", true, false);
+        activated(new long[] {3, 16}, 12, "FastGelu", false, false);
+        activated(new long[] {1, 2, 24}, 40, "Relu", true, false);
+        activated(new long[] {17, 5}, 9, "LeakyRelu", false, false);
+    }
+
+    @Test
+    void productReadTwiceKeepsItsActivationSeparate() {
+        assertEquals(2, fuse(Set.of(2), "MatMul x w p", "Relu p y").size());
+        // p read by Relu and Add: Relu joins Add's chain instead
+        List<Node> fused = fuse(Set.of(), "MatMul x w p", "Relu p y", "Add p y z");
+        assertEquals(List.of("ai.onnx:MatMul", "ElementwiseChain"), fused.stream().map(n -> n.op).toList());
+        assertEquals(-1, fused.get(0).i(Fusion.ACTIVATION, -1));
+        activated(new long[] {1, 3, 16}, 24, "FastGelu", true, true);
+    }
+
+    /**
+     * {@code y = act(x W (+ b))} (FastGelu takes {@code b} as its bias input), against ONNX Runtime
+     * and bit for bit against the same graph with the product returned too, which keeps it unfused.
+     */
+    private static void activated(long[] xShape, long n, String act, boolean bias, boolean alsoReturnProduct) {
+        long k = xShape[xShape.length - 1];
+        float[] x = new float[Math.toIntExact(Tensor.elementCount(xShape))];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = RANDOM.nextFloat() * 4 - 2;
+        }
+        TensorProto w = floats("w", k, n), b = floats("b", n);
+        Map<String, Tensor> inputs = Map.of("x", Tensor.of(x, xShape));
+        ModelPart[] parts = new ModelPart[2];
+        for (int returned = 0; returned < 2; returned++) {
+            GraphProto.Builder g = GraphProto.newBuilder().setName("activated").addInput(info("x", xShape)).addInitializer(w).addInitializer(b);
+            g.addNode(NodeProto.newBuilder().setOpType("MatMul").setName("mm").addInput("x").addInput("w").addOutput("p"));
+            NodeProto.Builder a = NodeProto.newBuilder().setOpType(act).setName("act").addOutput("y");
+            if (act.equals("FastGelu")) {
+                a.setDomain("com.microsoft").addInput("p");
+                if (bias) {
+                    a.addInput("b");
+                }
+            } else if (bias) {
+                g.addNode(NodeProto.newBuilder().setOpType("Add").setName("add").addInput("p").addInput("b").addOutput("q"));
+                a.addInput("q");
+            } else {
+                a.addInput("p");
+            }
+            g.addNode(a).addOutput(info("y", null));
+            if (returned == 1 || alsoReturnProduct) {
+                g.addOutput(info("p", null));
+            }
+            parts[returned] = Reference.part(write(model(g)));
+        }
+        Reference.assertMatchesOrt(parts[0], inputs, 1e-5);
+        try (CompiledModel fused = Reference.OPENCL.compile(parts[0]); CompiledModel unfused = Reference.OPENCL.compile(parts[1])) {
+            Map<String, Tensor> f = fused.run(inputs), u = unfused.run(inputs);
+            assertArrayEquals(u.get("y").toFloatArray(), f.get("y").toFloatArray());
+            f.values().forEach(Tensor::close);
+            u.values().forEach(Tensor::close);
+        }
+    }
+
+    @Test
+    void transposedOperandsAreReadThroughStrides() {
+        assertEquals(1, fuse(Set.of(), "Transpose a t", "MatMul t b y").size());
+        // attention: Q [b, s, h, d] as [b, h, s, d] times K [b, h, t, d] as [b, h, d, t]
+        transposedMatMul(new long[] {2, 5, 3, 4}, new long[] {0, 2, 1, 3}, new long[] {2, 3, 7, 4}, new long[] {0, 1, 3, 2}, false);
+        // reversed by default; few rows with contiguous B (the row kernel)
+        transposedMatMul(new long[] {9, 6}, new long[0], new long[] {9, 12}, null, false);
+        // broadcast batch dimensions, B transposed with column stride 3
+        transposedMatMul(new long[] {4, 1, 2, 3}, null, new long[] {5, 8, 3}, new long[] {0, 2, 1}, false);
+        transposedMatMul(new long[] {7}, new long[] {0}, new long[] {7, 3}, null, false);
+    }
+
+    @Test
+    void transposeReturnedOrReadTwiceStaysACopy() {
+        assertEquals(2, fuse(Set.of(1), "Transpose a t", "MatMul t b y").size());
+        assertEquals(3, fuse(Set.of(), "Transpose a t", "MatMul t b y", "Relu t r").size());
+        transposedMatMul(new long[] {3, 2, 5}, new long[] {0, 2, 1}, new long[] {3, 2, 4}, null, true);
+    }
+
+    @Test
+    void transposedConcatInputsAreReadThroughStrides() {
+        assertEquals(1, fuse(Set.of(), "Transpose k t", "Concat past t y").size());
+        // a key cache: past [b, h, t, d] and the new keys [b, s, h, d] as [b, h, s, d]
+        GraphProto.Builder g = GraphProto.newBuilder().setName("cache").addInput(info("past", new long[] {2, 3, 4, 5}))
+                .addInput(info("k", new long[] {2, 1, 3, 5})).addInput(info("w", new long[] {5, 4}));
+        g.addNode(NodeProto.newBuilder().setOpType("Transpose").setName("tk").addInput("k").addOutput("kt").addAttribute(AttributeProto.newBuilder()
+                .setName("perm").setType(AttributeProto.AttributeType.INTS).addAllInts(List.of(0L, 2L, 1L, 3L))));
+        g.addNode(NodeProto.newBuilder().setOpType("Concat").setName("cat").addInput("past").addInput("kt").addOutput("y")
+                .addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(2)));
+        // and a reversed (default) transpose as a first input
+        g.addNode(NodeProto.newBuilder().setOpType("Transpose").setName("tw").addInput("w").addOutput("wt"));
+        g.addNode(NodeProto.newBuilder().setOpType("Concat").setName("cat2").addInput("wt").addInput("wt2").addOutput("z")
+                .addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(0)));
+        g.addInput(info("wt2", new long[] {2, 5}));
+        g.addOutput(info("y", null)).addOutput(info("z", null));
+        Map<String, Tensor> inputs = new TreeMap<>();
+        for (ValueInfoProto v : g.getInputList()) {
+            long[] shape = v.getType().getTensorType().getShape().getDimList().stream().mapToLong(d -> d.getDimValue()).toArray();
+            float[] f = new float[Math.toIntExact(Tensor.elementCount(shape))];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = RANDOM.nextFloat() * 4 - 2;
+            }
+            inputs.put(v.getName(), Tensor.of(f, shape));
+        }
+        Reference.assertMatchesOrt(Reference.part(write(model(g))), inputs, 0);
+    }
+
+    /**
+     * {@code y = op(a) op(b)}, op a Transpose by {@code perm} (empty: without the attribute; null: no
+     * Transpose); {@code alsoReturn}: the transposes are outputs too.
+     */
+    private static void transposedMatMul(long[] aShape, long[] aPerm, long[] bShape, long[] bPerm, boolean alsoReturn) {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("transposed");
+        NodeProto.Builder mm = NodeProto.newBuilder().setOpType("MatMul").setName("mm").addOutput("y");
+        Map<String, Tensor> inputs = new TreeMap<>();
+        for (String side : List.of("a", "b")) {
+            long[] shape = side.equals("a") ? aShape : bShape, perm = side.equals("a") ? aPerm : bPerm;
+            float[] v = new float[Math.toIntExact(Tensor.elementCount(shape))];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = RANDOM.nextFloat() * 4 - 2;
+            }
+            inputs.put(side, Tensor.of(v, shape));
+            g.addInput(info(side, shape));
+            if (perm == null) {
+                mm.addInput(side);
+                continue;
+            }
+            NodeProto.Builder t = NodeProto.newBuilder().setOpType("Transpose").setName("t" + side).addInput(side).addOutput(side + "t");
+            if (perm.length > 0) {
+                t.addAttribute(AttributeProto.newBuilder().setName("perm").setType(AttributeProto.AttributeType.INTS)
+                        .addAllInts(Arrays.stream(perm).boxed().toList()));
+            }
+            g.addNode(t);
+            mm.addInput(side + "t");
+            if (alsoReturn) {
+                g.addOutput(info(side + "t", null));
+            }
+        }
+        g.addNode(mm).addOutput(info("y", null));
+        Reference.assertMatchesOrt(Reference.part(write(model(g))), inputs, 1e-5);
+    }
+
+    @Test
+    void erfGeluRunsAsOneKernelWithTheUnfusedResults() {
+        // tiny-gpt's GELU: y = x * (erf(x / sqrt 2) + 1) * 0.5, x read by the first and the fourth node
+        String[] gelu = {"Div x c0 d", "Erf d e", "Add e c1 a", "Mul x a m", "Mul m c2 y"};
+        assertEquals(1, fuse(Set.of(), gelu).size());
+        chain(gelu, Map.of("x", new long[] {2, 3, 40}), new float[] {1.4142135f, 1f, 0.5f});
+    }
+
+    @Test
+    void chainsBroadcastTheirInputs() {
+        String[] tree = {"Sub p q u", "Mul u r v", "Tanh v w", "Add w c0 t", "LeakyRelu t y"};
+        assertEquals(1, fuse(Set.of(), tree).size());
+        chain(tree, Map.of("p", new long[] {4, 1, 6}, "q", new long[] {5, 1}, "r", new long[] {6}), new float[] {0.25f});
+        chain(tree, Map.of("p", new long[] {0, 1, 6}, "q", new long[] {5, 1}, "r", new long[] {1}), new float[] {0.25f});
+        chain(new String[] {"Max p q u", "Pow u c0 v", "Sigmoid v y"}, Map.of("p", new long[] {7}, "q", new long[] {3, 1}), new float[] {2f});
+    }
+
+    @Test
+    void valuesReadTwiceOrReturnedEndAChain() {
+        // a is read by Tanh and Mul: Add stays a node of its own, Tanh and Mul fuse
+        String[] twice = {"Add p q a", "Tanh a t", "Mul a t y"};
+        List<Node> fused = fuse(Set.of(), twice);
+        assertEquals(List.of("ai.onnx:Add", "ElementwiseChain"), fused.stream().map(n -> n.op).toList());
+        chain(twice, Map.of("p", new long[] {3, 5}, "q", new long[] {5}), new float[0]);
+        // a graph output is never folded away, so every node here is a chain of one
+        String[] pair = {"Add p q a", "Relu a y"};
+        assertEquals(2, fuse(Set.of(2), pair).size());
+    }
+
+    @Test
+    void oneCompiledChainRunsOnShapesThatChangeBetweenRuns() {
+        // every launch site keeps its kernel arguments across runs: sizes, strides and buffers must follow each run
+        GraphProto.Builder g = graph(new String[] {"Sub p q u", "Mul u q v", "Tanh v y"});
+        g.addInput(dynamic("p", 3)).addInput(dynamic("q", 2)).addOutput(info("y", null));
+        ModelPart part = Reference.part(write(model(g)));
+        long[][][] shapes = {{{2, 3, 4}, {3, 4}}, {{5, 1, 7}, {2, 1}}, {{2, 3, 4}, {3, 4}}, {{1, 0, 3}, {1, 3}}, {{2, 3, 4}, {1, 4}}};
+        try (CompiledModel ort = Reference.ORT.compile(part); CompiledModel cl = Reference.OPENCL.compile(part)) {
+            for (long[][] s : shapes) {
+                Map<String, Tensor> inputs = Map.of("p", random(s[0]), "q", random(s[1]));
+                Map<String, Tensor> e = ort.run(inputs), a = cl.run(inputs);
+                Reference.assertSameOutputs(e, a, 1e-5);
+                e.values().forEach(Tensor::close);
+                a.values().forEach(Tensor::close);
+            }
+        }
+    }
+
+    private static Tensor random(long[] shape) {
+        float[] v = new float[Math.toIntExact(Tensor.elementCount(shape))];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = RANDOM.nextFloat() * 4 - 2;
+        }
+        return Tensor.of(v, shape);
+    }
+
+    /** A float input whose {@code rank} dimensions are all named, so each run may give other sizes. */
+    private static ValueInfoProto dynamic(String name, int rank) {
+        TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
+        for (int k = 0; k < rank; k++) {
+            s.addDim(TensorShapeProto.Dimension.newBuilder().setDimParam(name + k));
+        }
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+                TypeProto.Tensor.newBuilder().setElemType(DType.FLOAT32.onnxCode()).setShape(s))).build();
+    }
+
+    @Test
+    void integerChainsRunOnTheHost() {
+        GraphProto.Builder g = graph(new String[] {"Add p q u", "Mul u q y"});
+        g.addInput(info("p", DType.INT64, new long[] {2, 3})).addInput(info("q", DType.INT64, new long[] {3})).addOutput(info("y", DType.INT64, null));
+        Map<String, Tensor> in = Map.of("p", Tensor.of(new long[] {1, -2, 3, 40, 5, 6}, 2, 3), "q", Tensor.of(new long[] {7, 8, -9}, 3));
+        Reference.assertMatchesOrt(Reference.part(write(model(g))), in, 0);
+    }
+
+    /**
+     * Runs nodes ("Op input... output", output {@code y}) on random inputs of the given shapes and
+     * scalar constants {@code c0, c1, ...}: against ONNX Runtime, and bit for bit against the same
+     * graph with every value returned, which keeps each node a kernel of its own.
+     */
+    private static void chain(String[] nodes, Map<String, long[]> shapes, float[] constants) {
+        Map<String, Tensor> inputs = new TreeMap<>();
+        shapes.forEach((name, shape) -> {
+            float[] v = new float[Math.toIntExact(Tensor.elementCount(shape))];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = RANDOM.nextFloat() * 4 - 2;
+            }
+            inputs.put(name, Tensor.of(v, shape));
+        });
+        ModelPart fused = Reference.part(write(model(chainGraph(nodes, shapes, constants, false))));
+        ModelPart unfused = Reference.part(write(model(chainGraph(nodes, shapes, constants, true))));
+        Reference.assertMatchesOrt(fused, inputs, 1e-5);
+        try (CompiledModel a = Reference.OPENCL.compile(fused); CompiledModel b = Reference.OPENCL.compile(unfused)) {
+            Tensor y = a.run(inputs).get("y");
+            Map<String, Tensor> all = b.run(inputs);
+            assertArrayEquals(all.get("y").toFloatArray(), y.toFloatArray());
+            y.close();
+            all.values().forEach(Tensor::close);
+        }
+    }
+
+    private static GraphProto.Builder chainGraph(String[] nodes, Map<String, long[]> shapes, float[] constants, boolean returnAll) {
+        GraphProto.Builder g = graph(nodes);
+        shapes.forEach((name, shape) -> g.addInput(info(name, shape)));
+        for (int k = 0; k < constants.length; k++) {
+            g.addInitializer(TensorProto.newBuilder().setName("c" + k).setDataType(DType.FLOAT32.onnxCode()).addFloatData(constants[k]));
+        }
+        for (String n : nodes) {
+            String out = n.substring(n.lastIndexOf(' ') + 1);
+            if (returnAll || out.equals("y")) {
+                g.addOutput(info(out, null));
+            }
+        }
+        return g;
+    }
+
+    /** A graph of nodes written "Op input... output" (LeakyRelu with alpha 0.3). */
+    private static GraphProto.Builder graph(String[] nodes) {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("chain");
+        for (String n : nodes) {
+            String[] w = n.split(" ");
+            NodeProto.Builder b = NodeProto.newBuilder().setOpType(w[0]).setName(w[0] + "_" + w[w.length - 1]).addOutput(w[w.length - 1]);
+            for (int k = 1; k < w.length - 1; k++) {
+                b.addInput(w[k]);
+            }
+            if (w[0].equals("LeakyRelu")) {
+                b.addAttribute(AttributeProto.newBuilder().setName("alpha").setType(AttributeProto.AttributeType.FLOAT).setF(0.3f));
+            }
+            g.addNode(b);
+        }
+        return g;
+    }
+
+    /** {@link Fusion} over nodes written as for {@link #graph}, every value a slot of its own; {@code kept}: slots returned. */
+    private static List<Node> fuse(Set<Integer> kept, String... nodes) {
+        Map<String, Integer> slots = new HashMap<>();
+        List<Node> schedule = new ArrayList<>();
+        for (String n : nodes) {
+            String[] w = n.split(" ");
+            int[] slot = Arrays.stream(w).skip(1).mapToInt(v -> slots.computeIfAbsent(v, k -> slots.size())).toArray();
+            schedule.add(new Node("ai.onnx:" + w[0], NodeProto.newBuilder().setOpType(w[0]).build(), Arrays.copyOf(slot, slot.length - 1),
+                    new int[] {slot[slot.length - 1]}, 17));
+        }
+        return Fusion.fuse(schedule, new Value[slots.size()], kept);
+    }
+
     /** {@code y = x W + b} (or {@code b + x W}); with {@code alsoReturnProduct} the product is a graph output too. */
     private static void matMulAdd(long[] xShape, long k, long n, long biasLength, boolean biasFirst, boolean alsoReturnProduct) {
         GraphProto.Builder g = GraphProto.newBuilder().setName("fusion");
@@ -51,8 +357,7 @@ class FusionTest {
         if (alsoReturnProduct) {
             g.addOutput(info("p", null));
         }
-        ModelProto m = ModelProto.newBuilder().setIrVersion(8).setGraph(g)
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build();
+        ModelProto m = model(g);
         float[] x = new float[Math.toIntExact(Tensor.elementCount(xShape))];
         for (int i = 0; i < x.length; i++) {
             x[i] = RANDOM.nextFloat() * 4 - 2;
@@ -71,9 +376,18 @@ class FusionTest {
         return t.build();
     }
 
-    /** A float tensor value; {@code shape} null leaves it unspecified (outputs). */
+    private static ModelProto model(GraphProto.Builder g) {
+        return ModelProto.newBuilder().setIrVersion(8).setGraph(g).addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1)).build();
+    }
+
     private static ValueInfoProto info(String name, long[] shape) {
-        TypeProto.Tensor.Builder t = TypeProto.Tensor.newBuilder().setElemType(DType.FLOAT32.onnxCode());
+        return info(name, DType.FLOAT32, shape);
+    }
+
+    /** A tensor value; {@code shape} null leaves it unspecified (outputs). */
+    private static ValueInfoProto info(String name, DType dtype, long[] shape) {
+        TypeProto.Tensor.Builder t = TypeProto.Tensor.newBuilder().setElemType(dtype.onnxCode());
         if (shape != null) {
             TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
             for (long d : shape) {
