@@ -41,7 +41,7 @@ public class EmbeddingIT {
         // Every thread the host started must end. JOCL's reference-release threads (daemon, one per
         // non-blocking transfer in flight) end 10 s after their last transfer, so wait that long.
         List<Thread> leaked = List.of();
-        for (int i = 0; i < 150; i++) {
+        for (int i = 0; i < 200; i++) {
             leaked = Thread.getAllStackTraces().keySet().stream()
                     .filter(t -> t.isAlive() && !before.contains(t) && !t.getName().equals("process reaper"))
                     .collect(Collectors.toList());
