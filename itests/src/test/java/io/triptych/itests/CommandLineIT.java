@@ -139,6 +139,19 @@ public class CommandLineIT {
     }
 
     @Test
+    public void aModelItsEngineCannotReadFailsWithTheEnginesReason() throws Exception {
+        // the registry reads the folder, the denoiser cannot: CLIP's vocab.json without merges.txt
+        Path pipeline = copyTree(Path.of("../bundles/engine-denoiser/src/test/resources/tiny-sd"), Files.createTempDirectory("triptych-sd").resolve("no-merges"));
+        Files.delete(pipeline.resolve("tokenizer/tokenizer.json"));
+        Files.writeString(pipeline.resolve("tokenizer/vocab.json"), "{\"a</w>\": 0}");
+        Run r = Distribution.run(home, "denoise", "--model", pipeline.toString(), "--prompt", "a red circle", "--out", pipeline.resolveSibling("x.png").toString());
+        assertEquals(r.err(), 2, r.exit());
+        assertEquals("triptych: model 'no-merges' failed to load: missing " + pipeline.resolve("tokenizer/merges.txt")
+                + " (a CLIP tokenizer needs vocab.json and merges.txt)\n", r.err());
+        Distribution.deleteTree(pipeline.getParent());
+    }
+
+    @Test
     public void predictRanksTheRightLabelFirstWithTheBundledVlJepa() throws Exception {
         Path image = Path.of("../bundles/engine-predictor/src/test/resources/renders/blue_square.png").toAbsolutePath();
         Run r = Distribution.run(home, "predict", "--image", image.toString(), "--labels", "a red circle,a blue square,a green triangle");

@@ -43,6 +43,18 @@ public interface ModelRegistry {
     ModelDescriptor deploy(Path folder);
 
     /**
+     * Marks a deployed model {@link ModelState#FAILED} because an engine of its paradigm cannot
+     * read its files (a tokenizer it cannot load, a configuration naming a missing input): its
+     * descriptor service is withdrawn and it is listed with the reason, as if its folder had
+     * failed to load. Deploying the folder again (or restarting its bundle) tries again. Does
+     * nothing if {@code model} is no longer the deployed descriptor (replaced or withdrawn meanwhile).
+     *
+     * @param model the descriptor the engine was given
+     * @param reason why, in one line
+     */
+    void reject(ModelDescriptor model, String reason);
+
+    /**
      * Withdraws a model deployed through {@link #deploy(Path)}.
      *
      * @return whether a model was withdrawn

@@ -133,6 +133,19 @@ public final class ModelRegistryImpl implements ModelRegistry {
         return remove(API_ORIGIN, id);
     }
 
+    @Override
+    public void reject(ModelDescriptor model, String reason) {
+        changes.lock();
+        try {
+            Entry e = entries.get(key(model.origin(), model.id()));
+            if (e != null && e.descriptor() == model) {
+                put(ModelDescriptor.failed(model.id(), model.paradigm(), model.folder(), model.origin(), reason));
+            }
+        } finally {
+            changes.unlock();
+        }
+    }
+
     /** Adds or replaces the entry of the descriptor's origin and id; returns what was stored. */
     ModelDescriptor put(ModelDescriptor d) {
         changes.lock();

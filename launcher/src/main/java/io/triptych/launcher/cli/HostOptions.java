@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
 /** Options every command that starts a host shares. */
 final class HostOptions {
     private static final Duration SERVICE_WAIT = Duration.ofSeconds(30);
+    private static final Duration SERVICE_POLL = Duration.ofMillis(100);
 
 
     @Option(names = "--home", paramLabel = "DIR",
@@ -74,14 +75,24 @@ final class HostOptions {
         if (d.paradigm() != paradigm) {
             throw new InvalidRequestException("model " + id + " is a " + d.paradigm().id() + " model, not a " + paradigm.id() + " model");
         }
-        T service;
-        try {
-            service = h.service(type, "(" + ModelDescriptor.PROPERTY_ID + "=" + id + ")", SERVICE_WAIT);
-        } catch (BackendUnavailableException e) {
-            throw new BackendUnavailableException("no engine serves model " + id + " (its files could not be read; the log says why)");
-        }
+        T service = awaitService(h, type, id);
         requireBackend(h, type, id, backendId);
         return service;
+    }
+
+    /** The model's engine service, once it is placed; fails at once with the reason if the engine rejects the model meanwhile. */
+    private static <T> T awaitService(TriptychHost h, Class<T> type, String id) {
+        long deadline = System.nanoTime() + SERVICE_WAIT.toNanos();
+        while (true) {
+            try {
+                return h.service(type, "(" + ModelDescriptor.PROPERTY_ID + "=" + id + ")", SERVICE_POLL);
+            } catch (BackendUnavailableException notYet) {
+                h.models().get(id); // a model the engine could not read is FAILED now: ModelLoadException with the reason
+                if (System.nanoTime() > deadline) {
+                    throw new BackendUnavailableException("no engine served model " + id + " within " + SERVICE_WAIT.toSeconds() + " s");
+                }
+            }
+        }
     }
 
     /**

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +26,7 @@ import io.triptych.api.backend.CompiledModel;
 import io.triptych.api.backend.ComputeBackend;
 import io.triptych.api.model.ModelDescriptor;
 import io.triptych.api.model.ModelPart;
+import io.triptych.api.model.ModelRegistry;
 
 /**
  * The whiteboard core of an engine: registers one service per deployed model and keeps each model
@@ -108,7 +110,7 @@ public final class ModelServer<S> implements AutoCloseable {
             try {
                 served = factory.apply(model);
             } catch (RuntimeException e) {
-                LOG.error("cannot serve model {}: {}", model.id(), e.getMessage());
+                reject(model, e.getMessage());
                 return;
             }
             Entry e = new Entry(served);
@@ -117,6 +119,21 @@ public final class ModelServer<S> implements AutoCloseable {
             place(e);
             e.registration = context.registerService(serviceType, served.service(), properties(e));
         });
+    }
+
+    /** The registry lists a model this engine cannot read as FAILED with the reason, so that clients stop waiting for it. */
+    private void reject(ModelDescriptor model, String reason) {
+        ServiceReference<ModelRegistry> ref = context.getServiceReference(ModelRegistry.class);
+        ModelRegistry registry = ref == null ? null : context.getService(ref);
+        if (registry == null) {
+            LOG.error("cannot serve model {}: {}", model.id(), reason);
+            return;
+        }
+        try {
+            registry.reject(model, reason);
+        } finally {
+            context.ungetService(ref);
+        }
     }
 
     public void removeModel(ModelDescriptor model) {
