@@ -71,19 +71,19 @@ final class ContribOps {
             }
         }
         Value qkv = x.allocate(new long[] {batch, seq, hidden3});
-        NnOps.product(x, qkv, new NnOps.Operand(in, inner, 1), new NnOps.Operand(weights, hidden3, 1), batch * seq, hidden3, inner,
-                new long[0], new long[0], new long[0], 1f, 1f, bias, 0, 1, null);
+        NnOps.product(x, qkv, new NnOps.Operand(in, 0, inner, 1), new NnOps.Operand(weights, 0, hidden3, 1), batch * seq, hidden3, inner,
+                new long[0], new long[0], new long[0], 1f, 1f, bias, 0, 1, null, null);
         Value present = x.allocate(new long[] {2, batch, heads, total, headSize});
-        long presentCount = present.size();
-        x.kernel("attention_present").mem(present.buffer).mem(qkv.buffer).mem(past == null ? qkv.buffer : x.buffer(past))
-                .i(batch).i(heads).i(seq).i(pastLen).i(headSize).i(presentCount).run(presentCount);
         Value scores = x.allocate(new long[] {batch, heads, seq, total});
         Value out = x.allocate(new long[] {batch, seq, hidden});
         float scale = n.f("scale", (float) (1 / Math.sqrt(headSize)));
         long rows = batch * heads * seq;
-        x.kernel("attention").mem(out.buffer).mem(scores.buffer).mem(qkv.buffer).mem(present.buffer)
-                .mem(mask == null ? qkv.buffer : x.buffer(mask)).i(batch).i(heads).i(seq).i(pastLen).i(headSize).f(scale)
-                .i(n.i("unidirectional", 0)).f(n.f("mask_filter_value", -10000f)).i(maskRank).run(rows);
+        if (rows == 0 && past != null) { // no query rows to write present
+            x.copy(past, 0, Shapes.strides(past.shape), present, 0, Shapes.strides(present.shape), past.shape);
+        }
+        x.kernel("attention").mem(out.buffer).mem(scores.buffer).mem(qkv.buffer).mem(past == null ? qkv.buffer : x.buffer(past))
+                .mem(present.buffer).mem(mask == null ? qkv.buffer : x.buffer(mask)).i(batch).i(heads).i(seq).i(pastLen).i(headSize)
+                .f(scale).i(n.i("unidirectional", 0)).f(n.f("mask_filter_value", -10000f)).i(maskRank).run(rows);
         scores.release();
         qkv.release();
         x.out(n, 0, out);

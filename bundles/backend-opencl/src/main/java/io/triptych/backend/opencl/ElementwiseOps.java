@@ -138,6 +138,11 @@ final class ElementwiseOps {
         });
     }
 
+    /** {@code a + b}, broadcast: a residual that a product's epilogue cannot read at the output's offsets. */
+    static Value add(Exec x, Node n, Value a, Value b) {
+        return binary(x, n, Binary.ADD, a, b);
+    }
+
     /** {@code a op b}, broadcast; on the device when either side is float. */
     private static Value binary(Exec x, Node n, Binary op, Value a, Value b) {
         long[] shape = Shapes.broadcast(a.shape, b.shape);

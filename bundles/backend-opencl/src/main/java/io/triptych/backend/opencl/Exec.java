@@ -59,8 +59,11 @@ final class Exec {
         return v;
     }
 
-    /** An input's shape and element strides, as stored or through a Transpose that {@link Fusion} folded into the node. */
-    record View(Value value, long[] shape, long[] strides) {
+    /**
+     * An input's first element, shape and element strides, as stored (a Split's slice starts inside
+     * its buffer) or through a Transpose that {@link Fusion} folded into the node.
+     */
+    record View(Value value, long offset, long[] shape, long[] strides) {
     }
 
     /** Input {@code i} (required) as {@link View}. */
@@ -69,7 +72,7 @@ final class Exec {
         long[] strides = Shapes.strides(v.shape);
         long[] perm = n.ints(Fusion.TRANSPOSED + i);
         if (perm == null) {
-            return new View(v, v.shape, strides);
+            return new View(v, v.offset, v.shape, strides);
         }
         long[] p = ShapeOps.permutation(perm, v.shape.length);
         long[] shape = new long[p.length], permuted = new long[p.length];
@@ -77,7 +80,7 @@ final class Exec {
             shape[k] = v.shape[(int) p[k]];
             permuted[k] = strides[(int) p[k]];
         }
-        return new View(v, shape, permuted);
+        return new View(v, v.offset, shape, permuted);
     }
 
     int inputCount(Node n) {

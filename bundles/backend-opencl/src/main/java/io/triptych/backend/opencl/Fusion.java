@@ -16,16 +16,20 @@ import io.triptych.onnx.proto.Onnx.AttributeProto;
  * graph is compiled: on PoCL every launch costs about as much as a small kernel's work, so fewer
  * launches matter more than fewer operations. In order:
  * <ul>
+ * <li>a {@code Mul} by a scalar constant of a {@code MatMul}'s result becomes the product's alpha;
  * <li>a {@code MatMul} by a weight matrix whose result only feeds an {@code Add} of a bias vector
  * becomes one {@code MatMul} with the bias as a third input, added in the product's epilogue
  * ({@code acc + bias}, the same float sum the {@code Add} would compute);
  * <li>a one-input activation (or {@code FastGelu}) that alone reads a product's result runs in that
- * epilogue too;
+ * epilogue too, and then an {@code Add} of another value (a residual stream);
  * <li>a {@code Transpose} that only feeds a {@code MatMul} or a {@code Concat} becomes strides of
  * that input (the product kernels and Concat's copies read any strides), saving its copy;
  * <li>each tree of element-wise operators whose intermediates have one reader and are no graph
- * output (an erf GELU: Div, Erf, Add, Mul, Mul) becomes one {@link ElementwiseChain}.
+ * output (an erf GELU: Div, Erf, Add, Mul, Mul) becomes one {@link ElementwiseChain};
+ * <li>a {@code Split} whose parts only those strided readers take leaves contiguous parts as views.
  * </ul>
+ * Every folded operation is the float operation the unfused node would do, in the same order, so
+ * results stay bit for bit the same.
  */
 final class Fusion {
     /**
@@ -36,8 +40,14 @@ final class Fusion {
     /** Attributes of a MatMul's activation: the unary kernel's op code and parameters. */
     static final String ACTIVATION = "triptych.activation", ACTIVATION_ALPHA = "triptych.activation.alpha",
             ACTIVATION_BETA = "triptych.activation.beta";
-    private static final String MATMUL = "ai.onnx:MatMul", ADD = "ai.onnx:Add", TRANSPOSE = "ai.onnx:Transpose", CONCAT = "ai.onnx:Concat",
-            FAST_GELU = "com.microsoft:FastGelu";
+    /** Attribute of a MatMul whose result a scalar {@code Mul} scaled: the scalar. */
+    static final String SCALE = "triptych.scale";
+    /** Attribute (1) of a Split whose readers all take its parts as views with an offset. */
+    static final String SLICED = "triptych.sliced";
+    private static final String MATMUL = "ai.onnx:MatMul", ADD = "ai.onnx:Add", MUL = "ai.onnx:Mul", TRANSPOSE = "ai.onnx:Transpose",
+            CONCAT = "ai.onnx:Concat", SPLIT = "ai.onnx:Split", FAST_GELU = "com.microsoft:FastGelu";
+    /** Operators whose output shares their input's data under another shape (and offset). */
+    private static final Set<String> VIEWS = Set.of("ai.onnx:Reshape", "ai.onnx:Squeeze", "ai.onnx:Unsqueeze", "ai.onnx:Flatten");
 
     private Fusion() {
     }
@@ -49,7 +59,38 @@ final class Fusion {
      * @param kept slots that must stay visible (graph outputs)
      */
     static List<Node> fuse(List<Node> schedule, Value[] values, Collection<Integer> kept) {
-        return chains(transposes(activations(biases(schedule, values, kept), values, kept), values.length, kept), values.length, kept);
+        int slots = values.length;
+        List<Node> epilogues = residuals(activations(biases(scales(schedule, values, kept), values, kept), values, kept), slots, kept);
+        return slices(chains(transposes(epilogues, slots, kept), slots, kept), slots, kept);
+    }
+
+    /**
+     * A {@code Mul} by a float scalar constant that alone reads a plain product's result becomes the
+     * product's alpha: {@code alpha * acc} is the float product the {@code Mul} would compute, and any
+     * bias, activation or residual folded in later follows it as the unfused nodes would.
+     */
+    private static List<Node> scales(List<Node> schedule, Value[] values, Collection<Integer> kept) {
+        int[] readers = readers(schedule, values.length), producer = producers(schedule, values.length);
+        List<Node> out = new ArrayList<>(schedule);
+        for (int i = 0; i < out.size(); i++) {
+            Node mul = out.get(i);
+            if (!mul.op.equals(MUL) || mul.inputs.length != 2) {
+                continue;
+            }
+            for (int side = 0; side < 2; side++) {
+                int product = mul.inputs[side], scale = mul.inputs[1 - side];
+                Node mm = product < 0 || producer[product] < 0 ? null : out.get(producer[product]);
+                Value s = scale < 0 ? null : values[scale];
+                if (mm != null && mm.op.equals(MATMUL) && mm.inputs.length == 2 && readers[product] == 1 && !kept.contains(product)
+                        && s != null && s.isFloat() && s.shape.length == 0 && s.floats != null) {
+                    out.set(producer[product], mm.fused(mul, mm.inputs, mul.outputs, floatAttribute(SCALE, s.floats[0])));
+                    out.set(i, null);
+                    break;
+                }
+            }
+        }
+        out.removeIf(n -> n == null);
+        return out;
     }
 
     private static List<Node> biases(List<Node> schedule, Value[] values, Collection<Integer> kept) {
@@ -121,6 +162,36 @@ final class Fusion {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
     }
 
+    /**
+     * An {@code Add} that alone reads a product's result (biased, activated or not) and adds another
+     * computed value adds it in the product's epilogue, as the product's fourth input; the fused node
+     * runs where the {@code Add} ran, when that value exists. The epilogue reads it at the output's own
+     * offsets; a value of another shape (broadcast) is added by a separate launch then.
+     */
+    private static List<Node> residuals(List<Node> schedule, int slots, Collection<Integer> kept) {
+        int[] readers = readers(schedule, slots), producer = producers(schedule, slots);
+        List<Node> out = new ArrayList<>(schedule);
+        for (int i = 0; i < out.size(); i++) {
+            Node add = out.get(i);
+            if (!add.op.equals(ADD) || add.inputs.length != 2) {
+                continue;
+            }
+            for (int side = 0; side < 2; side++) {
+                int product = add.inputs[side], residual = add.inputs[1 - side];
+                Node mm = product < 0 || producer[product] < 0 ? null : out.get(producer[product]);
+                if (mm != null && mm.op.equals(MATMUL) && mm.inputs.length <= 3 && readers[product] == 1 && !kept.contains(product)
+                        && residual >= 0 && residual != product) {
+                    int[] inputs = {mm.inputs[0], mm.inputs[1], mm.inputs.length > 2 ? mm.inputs[2] : -1, residual};
+                    out.set(i, mm.fused(add, inputs, add.outputs));
+                    out.set(producer[product], null);
+                    break;
+                }
+            }
+        }
+        out.removeIf(n -> n == null);
+        return out;
+    }
+
     /** A {@code Transpose} read only by a {@code MatMul} operand or a {@code Concat} input becomes that input's strides. */
     private static List<Node> transposes(List<Node> schedule, int slots, Collection<Integer> kept) {
         int[] readers = readers(schedule, slots), producer = producers(schedule, slots);
@@ -145,6 +216,49 @@ final class Fusion {
         }
         out.removeIf(n -> n == null);
         return out;
+    }
+
+    /**
+     * A {@code Split} whose parts reach only product operands and {@code Concat} inputs (which read
+     * any {@link Exec.View}), directly or through reshaping views, and are no graph output, is marked
+     * to leave its parts as views into its input where they are contiguous (see {@code ShapeOps.split}).
+     */
+    private static List<Node> slices(List<Node> schedule, int slots, Collection<Integer> kept) {
+        List<List<int[]>> readers = new ArrayList<>();
+        for (int s = 0; s < slots; s++) {
+            readers.add(new ArrayList<>());
+        }
+        for (int i = 0; i < schedule.size(); i++) {
+            int[] inputs = schedule.get(i).inputs;
+            for (int k = 0; k < inputs.length; k++) {
+                if (inputs[k] >= 0) {
+                    readers.get(inputs[k]).add(new int[] {i, k});
+                }
+            }
+        }
+        List<Node> out = new ArrayList<>(schedule);
+        for (int i = 0; i < out.size(); i++) {
+            Node split = out.get(i);
+            if (split.op.equals(SPLIT) && Arrays.stream(split.outputs).allMatch(o -> o < 0 || takesOffset(o, schedule, readers, kept))) {
+                out.set(i, split.with(intAttribute(SLICED, 1)));
+            }
+        }
+        return out;
+    }
+
+    /** Whether every reader of {@code slot} reads it through {@link Exec#view}, or is a view whose readers do. */
+    private static boolean takesOffset(int slot, List<Node> schedule, List<List<int[]>> readers, Collection<Integer> kept) {
+        if (kept.contains(slot)) {
+            return false;
+        }
+        for (int[] r : readers.get(slot)) {
+            Node n = schedule.get(r[0]);
+            boolean viewed = n.op.equals(MATMUL) ? r[1] < 2 : n.op.equals(CONCAT);
+            if (!viewed && !(VIEWS.contains(n.op) && r[1] == 0 && (n.outputs[0] < 0 || takesOffset(n.outputs[0], schedule, readers, kept)))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Grows a chain backwards from each element-wise node, last first, through producers read by it alone. */

@@ -40,25 +40,28 @@ final class NnOps {
         ops.put("ai.onnx:Trilu", NnOps::trilu);
     }
 
-    /** Operand layout of a product: element (m, k) of A at {@code m*rowStride + k*colStride}. */
-    record Operand(Value value, long rowStride, long colStride) {
+    /** Operand layout of a product: element (m, k) of A at {@code offset + m*rowStride + k*colStride}. */
+    record Operand(Value value, long offset, long rowStride, long colStride) {
     }
 
     /**
-     * {@code out[batch, M, N] = act(alpha * A B + beta * bias)}, batched over {@code batch} (broadcast
-     * strides per batch dimension, collapsed), with the bias read at {@code m*biasRs + n*biasCs} and
-     * {@code act} the unary kernel's operation (none when {@code null}).
+     * {@code out[batch, M, N] = act(alpha * A B + beta * bias) + residual}, batched over {@code batch}
+     * (broadcast strides per batch dimension, collapsed), with the bias read at {@code m*biasRs + n*biasCs},
+     * {@code act} the unary kernel's operation (none when {@code null}) and the residual, when given, of
+     * the output's layout.
      */
     static void product(Exec x, Value out, Operand a, Operand b, long m, long nCols, long k, long[] batch, long[] aBatch, long[] bBatch,
-                        float alpha, float beta, Value bias, long biasRs, long biasCs, ElementwiseOps.UnaryCall act) {
+                        float alpha, float beta, Value bias, long biasRs, long biasCs, ElementwiseOps.UnaryCall act, Value residual) {
         long[][] c = Shapes.collapse(batch, aBatch, bBatch);
         long batches = Shapes.size(batch);
         boolean few = m <= FEW_ROWS && b.colStride() == 1 && nCols >= ROWS_VECTOR;
         ClBuffer biasBuffer = bias == null ? out.buffer : x.buffer(bias);
         ClDevice.Launch launch = x.kernel(few ? "matmul_rows" : "matmul_tiled").mem(out.buffer).mem(x.buffer(a.value()))
-                .mem(x.buffer(b.value())).mem(biasBuffer).i(m).i(nCols).i(k).i(a.rowStride()).i(a.colStride())
-                .i(b.rowStride()).i(b.colStride()).i(c[0].length).i8(c[0]).i8(c[1]).i8(c[2]).f(alpha).f(beta).i(biasRs).i(biasCs)
-                .i(bias == null ? 0 : 1).i(act == null ? -1 : act.code()).f(act == null ? 0 : act.alpha()).f(act == null ? 0 : act.beta());
+                .mem(x.buffer(b.value())).mem(biasBuffer).i(m).i(nCols).i(k).i(a.offset()).i(a.rowStride()).i(a.colStride())
+                .i(b.offset()).i(b.rowStride()).i(b.colStride()).i(c[0].length).i8(c[0]).i8(c[1]).i8(c[2]).f(alpha).f(beta)
+                .i(biasRs).i(biasCs).i(bias == null ? 0 : 1).i(act == null ? -1 : act.code()).f(act == null ? 0 : act.alpha())
+                .f(act == null ? 0 : act.beta())
+                .mem(residual == null ? out.buffer : x.buffer(residual)).i(residual == null ? 0 : 1);
         if (few) {
             long vectors = (nCols + ROWS_VECTOR - 1) / ROWS_VECTOR;
             launch.run(new long[] {ClDevice.roundUp(vectors, ROWS_GROUP), m, batches}, new long[] {ROWS_GROUP, 1, 1});
@@ -68,11 +71,11 @@ final class NnOps {
     }
 
     /**
-     * MatMul, with an optional bias vector along the columns as input 2 and an activation when
-     * {@link Fusion} folded them in, and operands as {@link Exec#view} gives them.
+     * MatMul, with a scale, an optional bias vector along the columns as input 2, an activation and a
+     * residual as input 3 when {@link Fusion} folded them in, and operands as {@link Exec#view} gives them.
      */
     private static void matMul(Exec x, Node n) {
-        Value a = x.need(n, 0), b = x.need(n, 1), bias = x.in(n, 2);
+        Value a = x.need(n, 0), b = x.need(n, 1), bias = x.in(n, 2), residual = x.in(n, 3);
         requireFloat(n, a, b);
         Exec.View av = x.view(n, 0), bv = x.view(n, 1);
         long[] as = av.shape(), bs = bv.shape(), aStrides = av.strides(), bStrides = bv.strides();
@@ -97,10 +100,6 @@ final class NnOps {
         long[] shape = Arrays.copyOf(batch, batch.length + 2);
         shape[batch.length] = m;
         shape[batch.length + 1] = cols;
-        Value out = x.allocate(shape);
-        product(x, out, new Operand(a, aStrides[as.length - 2], aStrides[as.length - 1]),
-                new Operand(b, bStrides[bs.length - 2], bStrides[bs.length - 1]), m, cols, k, batch, aBatch, bBatch, 1f, 1f, bias, 0,
-                bias == null || bias.size() == 1 ? 0 : 1, activation(n));
         long[] result = shape;
         if (av.shape().length == 1 || bv.shape().length == 1) {
             result = Arrays.stream(shape).limit(batch.length).toArray();
@@ -112,9 +111,21 @@ final class NnOps {
                 result = Arrays.copyOf(result, result.length + 1);
                 result[result.length - 1] = cols;
             }
+        }
+        boolean inEpilogue = residual != null && residual.isFloat() && Arrays.equals(residual.shape, result);
+        Value out = x.allocate(shape);
+        product(x, out, new Operand(a, av.offset(), aStrides[as.length - 2], aStrides[as.length - 1]),
+                new Operand(b, bv.offset(), bStrides[bs.length - 2], bStrides[bs.length - 1]), m, cols, k, batch, aBatch, bBatch,
+                n.f(Fusion.SCALE, 1f), 1f, bias, 0, bias == null || bias.size() == 1 ? 0 : 1, activation(n), inEpilogue ? residual : null);
+        if (result != shape) {
             Value view = out.reshaped(result);
             out.release();
             out = view;
+        }
+        if (residual != null && !inEpilogue) {
+            Value sum = ElementwiseOps.add(x, n, out, residual);
+            out.release();
+            out = sum;
         }
         x.out(n, 0, out);
     }
@@ -143,8 +154,8 @@ final class NnOps {
             biasCs = s[1];
         }
         Value out = x.allocate(shape);
-        product(x, out, new Operand(a, ta ? 1 : a.shape[1], ta ? a.shape[1] : 1), new Operand(b, tb ? 1 : b.shape[1], tb ? b.shape[1] : 1),
-                m, cols, k, new long[0], new long[0], new long[0], n.f("alpha", 1f), n.f("beta", 1f), c, biasRs, biasCs, null);
+        product(x, out, new Operand(a, 0, ta ? 1 : a.shape[1], ta ? a.shape[1] : 1), new Operand(b, 0, tb ? 1 : b.shape[1], tb ? b.shape[1] : 1),
+                m, cols, k, new long[0], new long[0], new long[0], n.f("alpha", 1f), n.f("beta", 1f), c, biasRs, biasCs, null, null);
         x.out(n, 0, out);
     }
 

@@ -52,6 +52,13 @@ final class Node {
         return new Node(op, name + "+" + other.name, newInputs, newOutputs, opset, implementation, a);
     }
 
+    /** This node with the {@code added} attribute. */
+    Node with(AttributeProto added) {
+        Map<String, AttributeProto> a = new HashMap<>(attributes);
+        a.put(added.getName(), added);
+        return new Node(op, name, inputs, outputs, opset, implementation, a);
+    }
+
     long i(String attribute, long otherwise) {
         AttributeProto a = attributes.get(attribute);
         return a == null ? otherwise : a.getI();

@@ -10,11 +10,11 @@ import io.triptych.api.tensor.DType;
 
 /**
  * Shape computation and data movement. Shape arithmetic runs on the host; views (reshape,
- * squeeze, identity) share their input's buffer; every copy (transpose, slice, expand, concat,
- * split, tile, pad) is one strided walk, a kernel for floats.
+ * squeeze, identity, a transpose that keeps the layout, split parts that Fusion allows) share their
+ * input's buffer; every copy (transpose, slice, expand, concat, split, tile, pad) is one strided
+ * walk, a kernel for floats.
  */
 final class ShapeOps {
-
     private ShapeOps() {
     }
 
@@ -181,9 +181,19 @@ final class ShapeOps {
         long[] strides = Shapes.strides(a.shape);
         long[] shape = new long[rank];
         long[] src = new long[rank];
-        for (int k = 0; k < rank; k++) {
+        // moving only dimensions of size 1 (attention's heads back to rows when decoding one token) keeps the layout: a view
+        boolean inOrder = true;
+        for (int k = 0, last = -1; k < rank; k++) {
             shape[k] = a.shape[(int) perm[k]];
             src[k] = strides[(int) perm[k]];
+            if (shape[k] != 1) {
+                inOrder &= perm[k] > last;
+                last = (int) perm[k];
+            }
+        }
+        if (inOrder) {
+            x.out(n, 0, a.reshaped(shape));
+            return;
         }
         Value out = x.allocate(a.dtype, shape);
         x.copy(a, 0, src, out, 0, Shapes.strides(shape), shape);
@@ -280,7 +290,7 @@ final class ShapeOps {
         long[] dst = Shapes.strides(shape);
         long at = 0;
         for (Exec.View v : in) {
-            x.copy(v.value(), 0, v.strides(), out, at * dst[axis], dst, v.shape());
+            x.copy(v.value(), v.offset(), v.strides(), out, at * dst[axis], dst, v.shape());
             at += v.shape()[axis];
         }
         x.out(n, 0, out);
@@ -300,13 +310,20 @@ final class ShapeOps {
             }
         }
         long[] src = Shapes.strides(a.shape);
+        // with nothing outside the axis each part is a contiguous run of the input: a view, where Fusion found readers that take one
+        boolean views = a.isFloat() && n.i(Fusion.SLICED, 0) == 1 && Shapes.size(a.shape, 0, axis) == 1;
+        if (views) {
+            x.buffer(a);
+        }
         long at = 0;
         for (int k = 0; k < sizes.length; k++) {
             long[] shape = a.shape.clone();
             shape[axis] = sizes[k];
             if (x.wants(n, k)) {
-                Value out = x.allocate(a.dtype, shape);
-                x.copy(a, at * src[axis], src, out, 0, Shapes.strides(shape), shape);
+                Value out = views ? a.view(shape, at * src[axis]) : x.allocate(a.dtype, shape);
+                if (!views) {
+                    x.copy(a, at * src[axis], src, out, 0, Shapes.strides(shape), shape);
+                }
                 x.out(n, k, out);
             }
             at += sizes[k];

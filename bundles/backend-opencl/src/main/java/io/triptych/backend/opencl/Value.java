@@ -19,6 +19,8 @@ final class Value {
     float[] floats;
     /** Initializers outlive runs; their buffers are freed when the model closes. */
     boolean pinned;
+    /** Where this value starts in {@link #buffer}, in elements: non-zero only for a Split's part left a view (see {@link Fusion}). */
+    long offset;
 
     private Value(DType dtype, long[] shape) {
         this.dtype = dtype;
@@ -56,10 +58,16 @@ final class Value {
 
     /** A value with another shape over the same data (reshape, squeeze, identity). */
     Value reshaped(long[] newShape) {
+        return view(newShape, 0);
+    }
+
+    /** A value of {@code newShape} over this one's device data from element {@code from} on. */
+    Value view(long[] newShape, long from) {
         Value v = new Value(dtype, newShape);
         v.ints = ints;
         v.floats = floats;
         v.buffer = buffer == null ? null : buffer.retain();
+        v.offset = offset + from;
         return v;
     }
 

@@ -113,26 +113,29 @@ inline float4 load_b4(__global const float* b, int k, int bRs, int bCs, int left
 }
 
 inline void store_c4(__global float* C, int row, int gc, int N, float4 acc, __global const float* bias,
-                     float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta) {
+                     float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta,
+                     __global const float* res, int hasRes) {
     float v[4];
     vstore4(alpha * acc, 0, v);
     for (int j = 0; j < 4 && gc + j < N; j++) {
         float y = v[j];
         if (hasBias) y += beta * bias[row * biasRs + (gc + j) * biasCs];
         if (act >= 0) y = apply_unary(act, y, actAlpha, actBeta);
+        if (hasRes) y += res[row * N + gc + j];
         C[row * N + gc + j] = y;
     }
 }
 
-// C = act(alpha * op(A) op(B) + beta * bias), act an apply_unary op (none when negative), batched with
-// broadcast batch strides. A 16x16 output tile per work-group of 4x16: each work-item owns one row and
-// four adjacent columns, B is staged through local memory as float4 (vload4 from global when
-// contiguous) and A as rows of the tile.
+// C = act(alpha * op(A) op(B) + beta * bias) + res (A and B from element aOff and bOff on), act an
+// apply_unary op (none when negative), batched with broadcast batch strides. A 16x16 output tile per
+// work-group of 4x16: each work-item owns one row and four adjacent columns, B is staged through local
+// memory as float4 (vload4 from global when contiguous) and A as rows of the tile.
 __kernel __attribute__((reqd_work_group_size(TS / 4, TS, 1)))
 void matmul_tiled(__global float* C, __global const float* A, __global const float* B, __global const float* bias,
-                  int M, int N, int K, int aRs, int aCs, int bRs, int bCs,
+                  int M, int N, int K, int aOff, int aRs, int aCs, int bOff, int bRs, int bCs,
                   int batchRank, int8 batchDims, int8 aBatch, int8 bBatch,
-                  float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta) {
+                  float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta,
+                  __global const float* res, int hasRes) {
     __local float As[TS][TS];
     __local float4 Bs[TS][TS / 4];
     int c4 = get_local_id(0), row = get_local_id(1);
@@ -140,8 +143,8 @@ void matmul_tiled(__global float* C, __global const float* A, __global const flo
     int gr = get_group_id(1) * TS + row;
     int batch = get_global_id(2);
     int2 off = batch_offsets(batch, batchRank, batchDims, aBatch, bBatch);
-    __global const float* a = A + off.x + gr * aRs;
-    __global const float* b = B + off.y + gc * bCs;
+    __global const float* a = A + aOff + off.x + gr * aRs;
+    __global const float* b = B + bOff + off.y + gc * bCs;
     float4 acc = (float4) (0.0f);
     for (int t = 0; t < K; t += TS) {
         // this work-item stages A[gr][t + 4*c4 .. +3] and B[t + row][gc .. gc+3]
@@ -158,7 +161,8 @@ void matmul_tiled(__global float* C, __global const float* A, __global const flo
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (gr < M && gc < N) {
-        store_c4(C + batch * M * N, gr, gc, N, acc, bias, alpha, beta, biasRs, biasCs, hasBias, act, actAlpha, actBeta);
+        store_c4(C + batch * M * N, gr, gc, N, acc, bias, alpha, beta, biasRs, biasCs, hasBias, act, actAlpha, actBeta,
+                 res + batch * M * N, hasRes);
     }
 }
 
@@ -167,15 +171,16 @@ void matmul_tiled(__global float* C, __global const float* A, __global const flo
 // and vectorised. The last work-item shifts left to stay inside the row instead of branching: it
 // recomputes some of its neighbour's columns and writes the same values.
 __kernel void matmul_rows(__global float* C, __global const float* A, __global const float* B, __global const float* bias,
-                          int M, int N, int K, int aRs, int aCs, int bRs, int bCs,
+                          int M, int N, int K, int aOff, int aRs, int aCs, int bOff, int bRs, int bCs,
                           int batchRank, int8 batchDims, int8 aBatch, int8 bBatch,
-                          float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta) {
+                          float alpha, float beta, int biasRs, int biasCs, int hasBias, int act, float actAlpha, float actBeta,
+                          __global const float* res, int hasRes) {
     int gc = min(8 * (int) get_global_id(0), N - 8);
     int gr = get_global_id(1);
     int batch = get_global_id(2);
     int2 off = batch_offsets(batch, batchRank, batchDims, aBatch, bBatch);
-    __global const float* a = A + off.x + gr * aRs;
-    __global const float* b = B + off.y + gc;
+    __global const float* a = A + aOff + off.x + gr * aRs;
+    __global const float* b = B + bOff + off.y + gc;
     float8 acc = (float8) (0.0f);
     for (int k = 0; k < K; k++) acc += a[k * aCs] * vload8(0, b + k * bRs);
     acc *= alpha;
@@ -190,6 +195,7 @@ __kernel void matmul_rows(__global float* C, __global const float* A, __global c
         for (int j = 0; j < 8; j++) v[j] = apply_unary(act, v[j], actAlpha, actBeta);
         acc = vload8(0, v);
     }
+    if (hasRes) acc += vload8(0, res + (batch * M + gr) * N + gc);
     vstore8(acc, 0, C + (batch * M + gr) * N + gc);
 }
 
@@ -284,39 +290,39 @@ __kernel void embed_layer_norm(__global float* out, __global float* sum, __globa
     normalize_row(out + r * hidden, s, gamma, beta, hidden, eps, 1);
 }
 
-// present[2, B, N, P+S, hd] = past keys/values followed by the new ones from qkv[B, S, 3H].
-__kernel void attention_present(__global float* present, __global const float* qkv, __global const float* past,
-                                int B, int N, int S, int P, int hd, int n) {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int T = P + S, H = N * hd;
-    int d = i % hd;
-    int t = (i / hd) % T;
-    int h = (i / (hd * T)) % N;
-    int b = (i / (hd * T * N)) % B;
-    int kv = i / (hd * T * N * B);
-    present[i] = t < P ? past[(((kv * B + b) * N + h) * P + t) * hd + d]
-                       : qkv[(b * S + t - P) * 3 * H + (1 + kv) * H + h * hd + d];
+// Row t of head h's keys (kv 0) or values (kv 1): the past's for t < P, else the new ones in qkv[B, S, 3H].
+inline __global const float* kv_row(__global const float* qkv, __global const float* past, int kv, int b, int h, int t,
+                                    int B, int N, int S, int P, int hd) {
+    int H = N * hd;
+    return t < P ? past + (((kv * B + b) * N + h) * P + t) * hd : qkv + (b * S + t - P) * 3 * H + (1 + kv) * H + h * hd;
 }
 
-// One work-item per (batch, head, query): scaled dot products, masks, softmax, weighted values.
-__kernel void attention(__global float* out, __global float* scores, __global const float* qkv, __global const float* present,
-                        __global const int* mask, int B, int N, int S, int P, int hd, float scale, int unidirectional,
-                        float maskFilter, int maskRank) {
+// One work-item per (batch, head, query): scaled dot products, masks, softmax, weighted values. Keys and
+// values are read where they come from, so the work-item also writes the rows t = s, s + S, ... of
+// present[2, B, N, P+S, hd] (past rows, then new ones) without a launch of its own.
+__kernel void attention(__global float* out, __global float* scores, __global const float* qkv, __global const float* past,
+                        __global float* present, __global const int* mask, int B, int N, int S, int P, int hd, float scale,
+                        int unidirectional, float maskFilter, int maskRank) {
     int i = get_global_id(0);
     if (i >= B * N * S) return;
     int s = i % S;
     int h = (i / S) % N;
     int b = i / (S * N);
     int T = P + S, H = N * hd;
+    for (int t = s; t < T; t += S) {
+        for (int kv = 0; kv < 2; kv++) {
+            __global const float* r = kv_row(qkv, past, kv, b, h, t, B, N, S, P, hd);
+            __global float* w = present + (((kv * B + b) * N + h) * T + t) * hd;
+            for (int d = 0; d < hd; d++) w[d] = r[d];
+        }
+    }
     __global const float* q = qkv + (b * S + s) * 3 * H + h * hd;
-    __global const float* k = present + ((0 * B + b) * N + h) * T * hd;
-    __global const float* v = present + ((1 * B + b) * N + h) * T * hd;
     __global float* p = scores + i * T;
     float m = -INFINITY;
     for (int t = 0; t < T; t++) {
+        __global const float* k = kv_row(qkv, past, 0, b, h, t, B, N, S, P, hd);
         float dot = 0.0f;
-        for (int d = 0; d < hd; d++) dot += q[d] * k[t * hd + d];
+        for (int d = 0; d < hd; d++) dot += q[d] * k[d];
         float x = dot * scale;
         if (maskRank == 2 && mask[b * T + t] == 0) x += maskFilter;
         if (maskRank == 3 && mask[(b * S + s) * T + t] == 0) x += maskFilter;
@@ -333,7 +339,7 @@ __kernel void attention(__global float* out, __global float* scores, __global co
     __global float* o = out + (b * S + s) * H + h * hd;
     for (int d = 0; d < hd; d++) {
         float acc = 0.0f;
-        for (int t = 0; t < T; t++) acc += p[t] * v[t * hd + d];
+        for (int t = 0; t < T; t++) acc += p[t] * kv_row(qkv, past, 1, b, h, t, B, N, S, P, hd)[d];
         o[d] = acc * inv;
     }
 }

@@ -33,9 +33,9 @@ import io.triptych.onnx.proto.Onnx.TypeProto;
 import io.triptych.onnx.proto.Onnx.ValueInfoProto;
 
 /**
- * {@link Fusion}'s MatMul + bias Add and activation, transposed MatMul and Concat inputs and
- * element-wise chains, on small graphs against ONNX Runtime (fused or left alone, the results must
- * agree) and against the same graph run unfused.
+ * {@link Fusion}'s MatMul + scalar Mul, bias Add, activation and residual Add, transposed MatMul and
+ * Concat inputs, Split views and element-wise chains, on small graphs against ONNX Runtime (fused or
+ * left alone, the results must agree) and against the same graph run unfused.
  */
 class FusionTest {
     private static final Random RANDOM = new Random(7);
@@ -116,6 +116,195 @@ class FusionTest {
             f.values().forEach(Tensor::close);
             u.values().forEach(Tensor::close);
         }
+    }
+
+    @Test
+    void residualAddRunsInTheProductEpilogue() {
+        assertEquals(1, fuse(Set.of(), "MatMul x w p", "Add r p y").size());
+        assertEquals(1, fuse(Set.of(), "MatMul x w p", "Relu p a", "Add a r y").size());
+        // tiny-gpt's block: x W + b, then the residual stream added; few rows and tiles, either side
+        residual(new long[] {1, 1, 64}, 64, new long[] {1, 1, 64}, true, null, false);
+        residual(new long[] {2, 9, 19}, 21, new long[] {2, 9, 21}, false, null, false);
+        residual(new long[] {3, 16}, 12, new long[] {3, 12}, true, "Relu", false);
+        residual(new long[] {1, 2, 24}, 40, new long[] {1, 2, 40}, false, "Relu", false);
+        residual(new long[] {12}, 8, new long[] {8}, true, null, false);
+    }
+
+    @Test
+    void residualReadTwiceReturnedOrBroadcastStaysSeparate() {
+        assertEquals(2, fuse(Set.of(2), "MatMul x w p", "Add r p y").size());
+        assertEquals(3, fuse(Set.of(), "MatMul x w p", "Add r p y", "Relu p z").size());
+        // a second Add of the same product is no residual of its own
+        assertEquals(2, fuse(Set.of(), "MatMul x w p", "Add r p a", "Add a q y").size());
+        residual(new long[] {2, 5, 16}, 24, new long[] {2, 5, 24}, true, null, true);
+        // broadcast residuals: a vector, a batch of one, a larger result than the product
+        residual(new long[] {2, 5, 16}, 24, new long[] {24}, true, null, false);
+        residual(new long[] {2, 1, 16}, 24, new long[] {1, 1, 24}, false, null, false);
+        residual(new long[] {1, 3, 16}, 24, new long[] {4, 3, 24}, true, "Relu", false);
+    }
+
+    /**
+     * {@code y = r + act(x W + b)} (the Add's operands in either order, {@code act} none when
+     * {@code null}), against ONNX Runtime and bit for bit against the same graph with the product
+     * returned too, which keeps every node separate; {@code alsoReturnSum} returns the Add's operand.
+     */
+    private static void residual(long[] xShape, long n, long[] rShape, boolean residualFirst, String act, boolean alsoReturnSum) {
+        long k = xShape[xShape.length - 1];
+        TensorProto w = floats("w", k, n), b = floats("b", n);
+        Map<String, Tensor> inputs = Map.of("x", random(xShape), "r", random(rShape));
+        ModelPart[] parts = new ModelPart[2];
+        for (int returned = 0; returned < 2; returned++) {
+            GraphProto.Builder g = GraphProto.newBuilder().setName("residual").addInput(info("x", xShape)).addInput(info("r", rShape))
+                    .addInitializer(w).addInitializer(b);
+            g.addNode(NodeProto.newBuilder().setOpType("MatMul").setName("mm").addInput("x").addInput("w").addOutput("p"));
+            g.addNode(NodeProto.newBuilder().setOpType("Add").setName("bias").addInput("p").addInput("b").addOutput("q"));
+            String sum = "q";
+            if (act != null) {
+                g.addNode(NodeProto.newBuilder().setOpType(act).setName("act").addInput("q").addOutput("a"));
+                sum = "a";
+            }
+            g.addNode(NodeProto.newBuilder().setOpType("Add").setName("res").addInput(residualFirst ? "r" : sum)
+                    .addInput(residualFirst ? sum : "r").addOutput("y"));
+            g.addOutput(info("y", null));
+            if (returned == 1) {
+                g.addOutput(info("p", null));
+            }
+            if (alsoReturnSum) {
+                g.addOutput(info(sum, null));
+            }
+            parts[returned] = Reference.part(write(model(g)));
+        }
+        sameAsUnfusedAndOrt(parts, inputs);
+    }
+
+    @Test
+    void scalarMulBecomesTheProductsAlpha() {
+        assertEquals(1, fuse(Set.of(), "MatMul x w p", "Mul p s y").size());
+        assertEquals(1, fuse(Set.of(), "MatMul x w p", "Mul s p q", "Add r q y").size());
+        // attention scores: Q K^T scaled, on both product kernels, with a residual after the scale
+        scaled(new long[] {2, 3, 1, 16}, new long[] {2, 3, 16, 9}, null, false);
+        scaled(new long[] {2, 3, 7, 16}, new long[] {2, 3, 16, 7}, new long[] {2, 3, 7, 7}, false);
+    }
+
+    @Test
+    void scaledProductReadTwiceReturnedOrByAVectorStaysSeparate() {
+        assertEquals(2, fuse(Set.of(2), "MatMul x w p", "Mul p s y").size());
+        assertEquals(2, fuse(Set.of(), "MatMul x w p", "Mul p v y").size());
+        assertEquals(3, fuse(Set.of(), "MatMul x w p", "Mul p s y", "Relu p z").size());
+        // a second scale would change the order of the products
+        assertEquals(2, fuse(Set.of(), "MatMul x w p", "Mul p s q", "Mul q s y").size());
+        // a bias before the scale: (acc + b) * s is not alpha * acc + b
+        assertEquals(2, fuse(Set.of(), "MatMul x w p", "Add p r q", "Mul q s y").size());
+        scaled(new long[] {2, 3, 1, 16}, new long[] {2, 3, 16, 9}, null, true);
+    }
+
+    /**
+     * {@code y = (a b) * 0.125 (+ r)}, against ONNX Runtime and bit for bit against the graph with
+     * the product returned too; {@code alsoReturnScaled} keeps the scaled product an output.
+     */
+    private static void scaled(long[] aShape, long[] bShape, long[] rShape, boolean alsoReturnScaled) {
+        Map<String, Tensor> inputs = new TreeMap<>(Map.of("a", random(aShape), "b", random(bShape)));
+        if (rShape != null) {
+            inputs.put("r", random(rShape));
+        }
+        ModelPart[] parts = new ModelPart[2];
+        for (int returned = 0; returned < 2; returned++) {
+            GraphProto.Builder g = GraphProto.newBuilder().setName("scaled").addInput(info("a", aShape)).addInput(info("b", bShape))
+                    .addInitializer(TensorProto.newBuilder().setName("c").setDataType(DType.FLOAT32.onnxCode()).addFloatData(0.125f));
+            g.addNode(NodeProto.newBuilder().setOpType("MatMul").setName("mm").addInput("a").addInput("b").addOutput("p"));
+            g.addNode(NodeProto.newBuilder().setOpType("Mul").setName("scale").addInput("p").addInput("c").addOutput(rShape == null ? "y" : "s"));
+            if (rShape != null) {
+                g.addInput(info("r", rShape));
+                g.addNode(NodeProto.newBuilder().setOpType("Add").setName("res").addInput("s").addInput("r").addOutput("y"));
+            }
+            g.addOutput(info("y", null));
+            if (returned == 1) {
+                g.addOutput(info("p", null));
+            }
+            if (alsoReturnScaled && rShape != null) {
+                g.addOutput(info("s", null));
+            }
+            parts[returned] = Reference.part(write(model(g)));
+        }
+        sameAsUnfusedAndOrt(parts, inputs);
+    }
+
+    /** {@code parts[0]} against ONNX Runtime, and its outputs bit for bit against {@code parts[1]}'s. */
+    private static void sameAsUnfusedAndOrt(ModelPart[] parts, Map<String, Tensor> inputs) {
+        Reference.assertMatchesOrt(parts[0], inputs, 1e-5);
+        Reference.assertMatchesOrt(parts[1], inputs, 1e-5); // TEMPDEBUG
+        try (CompiledModel fused = Reference.OPENCL.compile(parts[0]); CompiledModel unfused = Reference.OPENCL.compile(parts[1])) {
+            Map<String, Tensor> f = fused.run(inputs), u = unfused.run(inputs);
+            f.forEach((name, t) -> assertArrayEquals(u.get(name).toFloatArray(), t.toFloatArray(), name));
+            f.values().forEach(Tensor::close);
+            u.values().forEach(Tensor::close);
+        }
+    }
+
+    @Test
+    void splitPartsReadThroughStridesStayViews() {
+        String[] attention = {"Split x > q k", "Reshape q c r", "Transpose r t", "MatMul t w y", "Concat p k z"};
+        assertEquals(1, fuse(Set.of(), attention).get(0).i(Fusion.SLICED, 0));
+        // decoding (one row: contiguous parts, views) and prompts or batches (strided parts, copies)
+        split(1, 1);
+        split(1, 3);
+        split(2, 1);
+    }
+
+    @Test
+    void splitPartsReturnedOrReadElsewhereAreCopies() {
+        String[] attention = {"Split x > q k", "Reshape q c r", "MatMul r w y", "Concat p k z"};
+        assertEquals(0, fuse(Set.of(2), attention).get(0).i(Fusion.SLICED, 0));
+        assertEquals(0, fuse(Set.of(4), attention).get(0).i(Fusion.SLICED, 0));
+        assertEquals(0, fuse(Set.of(), "Split x > q k", "Relu q y", "Concat p k z").get(0).i(Fusion.SLICED, 0));
+        assertEquals(0, fuse(Set.of(), "Split x > q k", "Reshape q c r", "Relu r y", "Concat p k z").get(0).i(Fusion.SLICED, 0));
+    }
+
+    /**
+     * Attention's input projection split into q, k and v ({@code [b, s, 3 * 2 * 4]}, two heads of 4):
+     * q as heads against a weight, k appended to a key cache, v as rows of a product and (transposed)
+     * its second operand; against ONNX Runtime and bit for bit against the graph with q, k and v returned.
+     */
+    private static void split(long b, long s) {
+        long[] qkvShape = {b, s, 24}, pastShape = {b, 2, 3, 4};
+        Map<String, Tensor> inputs = Map.of("qkv", random(qkvShape), "past", random(pastShape));
+        List<TensorProto> weights = List.of(floats("w", 4, 5), floats("w2", 3, 8), floats("w3", 8, 5), longs("heads", b, s, 2, 4),
+                longs("rows", -1, 8));
+        ModelPart[] parts = new ModelPart[2];
+        for (int returned = 0; returned < 2; returned++) {
+            GraphProto.Builder g = GraphProto.newBuilder().setName("split").addInput(info("qkv", qkvShape)).addInput(info("past", pastShape))
+                    .addAllInitializer(weights);
+            g.addNode(NodeProto.newBuilder().setOpType("Split").setName("split").addInput("qkv").addOutput("q").addOutput("k").addOutput("v")
+                    .addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(2)));
+            for (String part : List.of("q", "k")) {
+                g.addNode(NodeProto.newBuilder().setOpType("Reshape").setName("r" + part).addInput(part).addInput("heads").addOutput(part + "r"));
+                g.addNode(NodeProto.newBuilder().setOpType("Transpose").setName("t" + part).addInput(part + "r").addOutput(part + "t")
+                        .addAttribute(AttributeProto.newBuilder().setName("perm").setType(AttributeProto.AttributeType.INTS)
+                                .addAllInts(List.of(0L, 2L, 1L, 3L))));
+            }
+            g.addNode(NodeProto.newBuilder().setOpType("MatMul").setName("mq").addInput("qt").addInput("w").addOutput("y"));
+            g.addNode(NodeProto.newBuilder().setOpType("Concat").setName("cat").addInput("past").addInput("kt").addOutput("present")
+                    .addAttribute(AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(2)));
+            g.addNode(NodeProto.newBuilder().setOpType("Reshape").setName("rv").addInput("v").addInput("rows").addOutput("vr"));
+            g.addNode(NodeProto.newBuilder().setOpType("MatMul").setName("mv").addInput("vr").addInput("w3").addOutput("z"));
+            g.addNode(NodeProto.newBuilder().setOpType("Reshape").setName("rv2").addInput("v").addInput("rows").addOutput("vr2"));
+            g.addNode(NodeProto.newBuilder().setOpType("Transpose").setName("tv").addInput("vr2").addOutput("vt"));
+            g.addNode(NodeProto.newBuilder().setOpType("MatMul").setName("mv2").addInput("w2").addInput("vt").addOutput("z2"));
+            g.addOutput(info("y", null)).addOutput(info("present", null)).addOutput(info("z", null)).addOutput(info("z2", null));
+            if (returned == 1) {
+                g.addOutput(info("q", null)).addOutput(info("k", null)).addOutput(info("v", null));
+            }
+            parts[returned] = Reference.part(write(model(g)));
+        }
+        sameAsUnfusedAndOrt(parts, inputs);
+    }
+
+    private static TensorProto longs(String name, long... values) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(DType.INT64.onnxCode()).addDims(values.length);
+        for (long v : values) {
+            t.addInt64Data(v);
+        }
+        return t.build();
     }
 
     @Test
@@ -331,17 +520,30 @@ class FusionTest {
         return g;
     }
 
-    /** {@link Fusion} over nodes written as for {@link #graph}, every value a slot of its own; {@code kept}: slots returned. */
+    /**
+     * {@link Fusion} over nodes written as for {@link #graph} (or "Op input... > output..."), every
+     * value a slot of its own, {@code s} a float scalar constant (2) and {@code v} a constant vector;
+     * {@code kept}: slots returned.
+     */
     private static List<Node> fuse(Set<Integer> kept, String... nodes) {
         Map<String, Integer> slots = new HashMap<>();
         List<Node> schedule = new ArrayList<>();
         for (String n : nodes) {
             String[] w = n.split(" ");
-            int[] slot = Arrays.stream(w).skip(1).mapToInt(v -> slots.computeIfAbsent(v, k -> slots.size())).toArray();
-            schedule.add(new Node("ai.onnx:" + w[0], NodeProto.newBuilder().setOpType(w[0]).build(), Arrays.copyOf(slot, slot.length - 1),
-                    new int[] {slot[slot.length - 1]}, 17));
+            int arrow = Arrays.asList(w).indexOf(">");
+            int[] slot = Arrays.stream(w).skip(1).filter(v -> !v.equals(">")).mapToInt(v -> slots.computeIfAbsent(v, k -> slots.size())).toArray();
+            int inputs = arrow < 0 ? slot.length - 1 : arrow - 1;
+            schedule.add(new Node("ai.onnx:" + w[0], NodeProto.newBuilder().setOpType(w[0]).build(), Arrays.copyOf(slot, inputs),
+                    Arrays.copyOfRange(slot, inputs, slot.length), 17));
         }
-        return Fusion.fuse(schedule, new Value[slots.size()], kept);
+        Value[] values = new Value[slots.size()];
+        if (slots.containsKey("s")) {
+            values[slots.get("s")] = Value.ofFloats(new long[0], new float[] {2f});
+        }
+        if (slots.containsKey("v")) {
+            values[slots.get("v")] = Value.ofFloats(new long[] {1}, new float[] {2f});
+        }
+        return Fusion.fuse(schedule, values, kept);
     }
 
     /** {@code y = x W + b} (or {@code b + x W}); with {@code alsoReturnProduct} the product is a graph output too. */

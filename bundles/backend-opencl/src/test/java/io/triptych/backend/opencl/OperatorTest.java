@@ -120,12 +120,22 @@ class OperatorTest {
     void viewsAndCopies() {
         op("Transpose", 13).floats("x", 2, 3, 4).attr("perm", 2, 0, 1).output("y").matchesOrt();
         op("Transpose", 13).input("x", Tensor.of(new long[] {1, 2, 3, 4, 5, 6}, 2, 3)).output("y", DType.INT64).matchesOrt();
+        // only dimensions of size 1 move (attention's heads when decoding one token): a view, the same values
+        op("Transpose", 13).floats("x", 1, 4, 1, 3).attr("perm", 0, 2, 1, 3).output("y").matchesOrt();
+        op("Transpose", 13).floats("x", 2, 1, 3, 1).attr("perm", 3, 0, 1, 2).output("y").matchesOrt();
+        op("Transpose", 13).floats("x", 2, 1, 3).attr("perm", 2, 1, 0).output("y").matchesOrt();
         op("Reshape", 14).floats("x", 2, 3, 4).longs("s", 0, -1, 2).output("y").matchesOrt();
         op("Flatten", 13).floats("x", 2, 3, 4).attr("axis", 2L).output("y").matchesOrt();
         op("Unsqueeze", 13).floats("x", 3, 4).longs("axes", 0, -1).output("y").matchesOrt();
         op("Squeeze", 13).floats("x", 1, 3, 1, 4).longs("axes", 2).output("y").matchesOrt();
         op("Expand", 13).floats("x", 3, 1).longs("s", 2, 1, 4).output("y").matchesOrt();
         op("Concat", 13).floats("a", 2, 1, 3).floats("b", 2, 4, 3).floats("c", 2, 2, 3).attr("axis", -2L).output("y").matchesOrt();
+        // more inputs than one launch takes: a copy each
+        SingleOp many = op("Concat", 13);
+        for (char c = 'a'; c <= 'i'; c++) {
+            many.floats(String.valueOf(c), 2, c - 'a' + 1);
+        }
+        many.attr("axis", 1L).output("y").matchesOrt();
         op("Tile", 13).floats("x", 2, 3).longs("r", 2, 3).output("y").matchesOrt();
         op("Pad", 18).floats("x", 2, 3).longs("p", 1, -1, 0, 2).constant("v", new float[] {1.5f}).output("y").matchesOrt();
         op("Identity", 16).floats("x", 2, 3).output("y").matchesOrt();
@@ -236,5 +246,8 @@ class OperatorTest {
                 .floats("past", 2, 2, 4, 4, 4).attr("num_heads", 4L).attr("unidirectional", 1L)
                 .output("y").output("present").matchesOrt(1e-4);
         contrib("Attention").floats("x", 1, 5, 8).floats("w", 8, 24).floats("bias", 24).attr("num_heads", 2L).output("y").matchesOrt(1e-4);
+        // no new tokens: present is the past
+        contrib("Attention").floats("x", 1, 0, 8).floats("w", 8, 24).floats("bias", 24).input("mask", Tensor.of(new int[] {1, 1, 1}, 1, 3))
+                .floats("past", 2, 1, 2, 3, 4).attr("num_heads", 2L).output("y").output("present").matchesOrt(1e-4);
     }
 }
