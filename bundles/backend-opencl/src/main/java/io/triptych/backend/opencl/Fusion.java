@@ -8,6 +8,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.BiPredicate;
 
 import io.triptych.onnx.proto.Onnx.AttributeProto;
 
@@ -74,19 +75,13 @@ final class Fusion {
         List<Node> out = new ArrayList<>(schedule);
         for (int i = 0; i < out.size(); i++) {
             Node mul = out.get(i);
-            if (!mul.op.equals(MUL) || mul.inputs.length != 2) {
-                continue;
-            }
-            for (int side = 0; side < 2; side++) {
-                int product = mul.inputs[side], scale = mul.inputs[1 - side];
-                Node mm = product < 0 || producer[product] < 0 ? null : out.get(producer[product]);
-                Value s = scale < 0 ? null : values[scale];
-                if (mm != null && mm.op.equals(MATMUL) && mm.inputs.length == 2 && readers[product] == 1 && !kept.contains(product)
-                        && s != null && s.isFloat() && s.shape.length == 0 && s.floats != null) {
-                    out.set(producer[product], mm.fused(mul, mm.inputs, mul.outputs, floatAttribute(SCALE, s.floats[0])));
-                    out.set(i, null);
-                    break;
-                }
+            ProductOperand p = mul.op.equals(MUL) ? productOperand(mul, out, readers, producer, kept, (mm, scale) -> mm.inputs.length == 2
+                    && scale >= 0 && values[scale] != null && values[scale].isFloat() && values[scale].shape.length == 0
+                    && values[scale].floats != null) : null;
+            if (p != null) {
+                Node mm = out.get(p.at());
+                out.set(p.at(), mm.fused(mul, mm.inputs, mul.outputs, floatAttribute(SCALE, values[p.other()].floats[0])));
+                out.set(i, null);
             }
         }
         out.removeIf(n -> n == null);
@@ -98,23 +93,17 @@ final class Fusion {
         List<Node> out = new ArrayList<>(schedule);
         for (int i = 0; i < out.size(); i++) {
             Node add = out.get(i);
-            if (!add.op.equals(ADD) || add.inputs.length != 2) {
-                continue;
-            }
-            for (int side = 0; side < 2; side++) {
-                int product = add.inputs[side], bias = add.inputs[1 - side];
-                Node mm = product < 0 || producer[product] < 0 ? null : out.get(producer[product]);
-                if (mm != null && mm.op.equals(MATMUL) && mm.inputs.length == 2 && readers[product] == 1 && !kept.contains(product)
-                        && biasOf(mm, values, bias)) {
-                    out.set(producer[product], mm.fused(add, new int[] {mm.inputs[0], mm.inputs[1], bias}, add.outputs));
-                    for (int o : add.outputs) {
-                        if (o >= 0) {
-                            producer[o] = producer[product];
-                        }
+            ProductOperand p = add.op.equals(ADD) ? productOperand(add, out, readers, producer, kept,
+                    (mm, bias) -> mm.inputs.length == 2 && biasOf(mm, values, bias)) : null;
+            if (p != null) {
+                Node mm = out.get(p.at());
+                out.set(p.at(), mm.fused(add, new int[] {mm.inputs[0], mm.inputs[1], p.other()}, add.outputs));
+                for (int o : add.outputs) {
+                    if (o >= 0) {
+                        producer[o] = p.at();
                     }
-                    out.set(i, null);
-                    break;
                 }
+                out.set(i, null);
             }
         }
         out.removeIf(n -> n == null);
@@ -154,6 +143,29 @@ final class Fusion {
         return out;
     }
 
+    /** Where in the schedule a binary node's product operand is computed, and the node's other operand. */
+    private record ProductOperand(int at, int other) {
+    }
+
+    /**
+     * The operand of a two-input node that is a {@code MatMul}'s result read by nothing else and no
+     * graph output, where {@code fits} accepts that product and the other operand; {@code null} if none.
+     */
+    private static ProductOperand productOperand(Node binary, List<Node> schedule, int[] readers, int[] producer, Collection<Integer> kept,
+                                                 BiPredicate<Node, Integer> fits) {
+        if (binary.inputs.length != 2) {
+            return null;
+        }
+        for (int side = 0; side < 2; side++) {
+            int product = binary.inputs[side], other = binary.inputs[1 - side];
+            Node mm = product < 0 || producer[product] < 0 ? null : schedule.get(producer[product]);
+            if (mm != null && mm.op.equals(MATMUL) && readers[product] == 1 && !kept.contains(product) && fits.test(mm, other)) {
+                return new ProductOperand(producer[product], other);
+            }
+        }
+        return null;
+    }
+
     private static AttributeProto intAttribute(String name, long v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
     }
@@ -173,19 +185,13 @@ final class Fusion {
         List<Node> out = new ArrayList<>(schedule);
         for (int i = 0; i < out.size(); i++) {
             Node add = out.get(i);
-            if (!add.op.equals(ADD) || add.inputs.length != 2) {
-                continue;
-            }
-            for (int side = 0; side < 2; side++) {
-                int product = add.inputs[side], residual = add.inputs[1 - side];
-                Node mm = product < 0 || producer[product] < 0 ? null : out.get(producer[product]);
-                if (mm != null && mm.op.equals(MATMUL) && mm.inputs.length <= 3 && readers[product] == 1 && !kept.contains(product)
-                        && residual >= 0 && residual != product) {
-                    int[] inputs = {mm.inputs[0], mm.inputs[1], mm.inputs.length > 2 ? mm.inputs[2] : -1, residual};
-                    out.set(i, mm.fused(add, inputs, add.outputs));
-                    out.set(producer[product], null);
-                    break;
-                }
+            ProductOperand p = add.op.equals(ADD) ? productOperand(add, out, readers, producer, kept,
+                    (mm, residual) -> mm.inputs.length <= 3 && residual >= 0 && residual != mm.outputs[0]) : null;
+            if (p != null) {
+                Node mm = out.get(p.at());
+                int[] inputs = {mm.inputs[0], mm.inputs[1], mm.inputs.length > 2 ? mm.inputs[2] : -1, p.other()};
+                out.set(i, mm.fused(add, inputs, add.outputs));
+                out.set(p.at(), null);
             }
         }
         out.removeIf(n -> n == null);
