@@ -114,16 +114,9 @@ public final class DPMSolverMultistepScheduler extends SigmaScheduler {
             s = Numerics.interp(t, train);
             last = finalSigmas.equals("zero") ? 0 : train[0];
         }
-        sigmas = new float[s.length + 1];
-        for (int i = 0; i < s.length; i++) {
-            sigmas[i] = (float) s[i];
-        }
-        sigmas[s.length] = (float) last;
-        timesteps = t;
-        inferenceSteps = t.length;
+        startLoop(t, s, (float) last);
         history.clear();
         lowerOrderNums = 0;
-        resetStepIndex();
     }
 
     /** How many of the lowest-λ training steps {@code lambda_min_clipped} cuts off. */

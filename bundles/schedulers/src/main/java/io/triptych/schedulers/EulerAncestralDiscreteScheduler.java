@@ -23,13 +23,7 @@ public final class EulerAncestralDiscreteScheduler extends SigmaScheduler {
         checkSteps(steps);
         double[] t = eulerTimesteps(steps);
         double[] s = Numerics.interp(t, trainSigmas());
-        sigmas = new float[s.length + 1];
-        for (int i = 0; i < s.length; i++) {
-            sigmas[i] = (float) s[i];
-        }
-        timesteps = t;
-        inferenceSteps = steps;
-        resetStepIndex();
+        startLoop(t, s, 0f);
     }
 
     @Override

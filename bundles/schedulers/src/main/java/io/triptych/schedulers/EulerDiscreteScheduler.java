@@ -66,19 +66,12 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
                 t[i] = (float) Numerics.sigmaToT(s[i], logSigmas);
             }
         }
-        sigmas = new float[s.length + 1];
-        for (int i = 0; i < s.length; i++) {
-            sigmas[i] = (float) s[i];
-        }
-        sigmas[s.length] = finalSigmas.equals("zero") ? 0f : train[0];
+        startLoop(t, s, finalSigmas.equals("zero") ? 0f : train[0]);
         if (continuousTimesteps) {
-            for (int i = 0; i < t.length; i++) {
-                t[i] = 0.25f * (float) Math.log(sigmas[i]);
+            for (int i = 0; i < timesteps.length; i++) {
+                timesteps[i] = 0.25f * (float) Math.log(sigmas[i]);
             }
         }
-        timesteps = t;
-        inferenceSteps = steps;
-        resetStepIndex();
     }
 
     @Override

@@ -62,13 +62,7 @@ public final class LMSDiscreteScheduler extends SigmaScheduler {
                 t[i] = (float) Numerics.sigmaToT(s[i], logSigmas);
             }
         }
-        sigmas = new float[s.length + 1];
-        for (int i = 0; i < s.length; i++) {
-            sigmas[i] = (float) s[i];
-        }
-        timesteps = t;
-        inferenceSteps = steps;
-        resetStepIndex();
+        startLoop(t, s, 0f);
         derivatives.clear();
     }
 

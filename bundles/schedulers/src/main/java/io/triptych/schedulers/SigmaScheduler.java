@@ -1,5 +1,6 @@
 package io.triptych.schedulers;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -65,6 +66,18 @@ abstract class SigmaScheduler extends BaseScheduler {
             throw new io.triptych.api.InvalidRequestException(className() + ": timestep " + t + " is not in the schedule");
         }
         return first;
+    }
+
+    /**
+     * Starts a sampling loop at timesteps {@code t} over the σs {@code s} (noisiest first, rounded to
+     * float32) followed by the final σ {@code last}.
+     */
+    protected void startLoop(double[] t, double[] s, float last) {
+        sigmas = Arrays.copyOf(toFloats(s), s.length + 1);
+        sigmas[s.length] = last;
+        timesteps = t;
+        inferenceSteps = t.length;
+        resetStepIndex();
     }
 
     protected static float[] toFloats(double[] a) {
