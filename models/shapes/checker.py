@@ -15,13 +15,13 @@ first use). Python API:
       -> dict of lists: {"shape": [...], "color": [...], "size": [...], "pos": [...]}
 """
 import os
+import sys
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import trainkit  # noqa: E402,F401  (first: it limits BLAS threads before torch loads)
 
 import argparse
 import json
-import sys
 import time
 
 import numpy as np
