@@ -16,6 +16,7 @@ import io.triptych.api.generator.GenerationRequest;
 import io.triptych.api.generator.GenerationResult;
 import io.triptych.api.generator.SearchOptions;
 import io.triptych.api.model.ModelDescriptor;
+import io.triptych.api.model.ModelPart;
 import io.triptych.backend.ortcpu.OrtCpuBackend;
 import io.triptych.engine.support.BackendBinding;
 import io.triptych.onnx.OnnxModelReader;
@@ -44,8 +45,12 @@ public final class GeneratorBenchmark {
         }
         OnnxGenerator engine = new OnnxGenerator(ModelDescriptor.deployed(folder.getFileName().toString(), Paradigm.LLM, folder, "bench",
                 Map.of("past.onnx", OnnxModelReader.read(folder.resolve("past.onnx"), "past.onnx"))));
-        CompiledModel compiled = new OrtCpuBackend(1, 1, "ALL_OPT", 100).compile(engine.config().part());
-        engine.binding().bind(new BackendBinding.Compiled(compiled.backendId(), Map.of(engine.config().part().name(), compiled)));
+        OrtCpuBackend backend = new OrtCpuBackend(1, 1, "ALL_OPT", 100);
+        Map<String, CompiledModel> parts = new HashMap<>();
+        for (ModelPart part : engine.parts()) {
+            parts.put(part.name(), backend.compile(part));
+        }
+        engine.binding().bind(new BackendBinding.Compiled(backend.id(), parts));
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(1);

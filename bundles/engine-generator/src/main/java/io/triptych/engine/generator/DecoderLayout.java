@@ -16,6 +16,8 @@ import io.triptych.api.tensor.TensorSpec;
  * value tensor per layer ({@code [batch, heads, seq, head_size]}).
  */
 final class DecoderLayout {
+    /** The decoder's part name. */
+    final String decoder;
     final TensorSpec inputIds;
     /** {@code null} where the graph has no such input. */
     final TensorSpec attentionMask;
@@ -35,6 +37,7 @@ final class DecoderLayout {
     DecoderLayout(LlmConfig config) {
         ModelPart part = config.part();
         var names = config.names();
+        decoder = part.name();
         inputIds = part.input(names.get("input_ids"));
         if (inputIds == null) {
             throw new ModelLoadException(part.name() + " has no input '" + names.get("input_ids") + "' (inputs: " + part.inputs() + ")");

@@ -1,7 +1,6 @@
 package io.triptych.engine.generator;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -11,14 +10,15 @@ import io.triptych.api.backend.CompiledModel;
 import io.triptych.api.tensor.DType;
 import io.triptych.api.tensor.Tensor;
 import io.triptych.api.tensor.TensorSpec;
+import io.triptych.engine.support.BackendBinding;
 
 /**
  * The running state of one batch on a decoder: the token rows with their attention mask and
  * positions (as ORT GenAI makes them: mask = token ≠ pad in the prompt and 1 for every generated
  * token; positions count the non-pad tokens, pads get 0), and the key/value cache. The cache
  * tensors a run returns are fed straight back into the next run, so on a backend that keeps them in
- * native or device memory the cache never passes through Java arrays; only beam search, which
- * reorders rows, copies it.
+ * native or device memory the cache never passes through Java arrays; beam search reorders its rows
+ * there too, with the {@link CacheReorder} graph compiled beside the decoder.
  */
 final class DecoderState implements AutoCloseable {
     private final DecoderLayout layout;
@@ -33,6 +33,11 @@ final class DecoderState implements AutoCloseable {
     /** How many tokens of each row the cache holds. */
     private int cached;
     private Map<String, Tensor> past = new HashMap<>();
+    /**
+     * For each row, the cache row it takes before the next run, or {@code null}. Applied then, on the
+     * parts that run it: if those moved to another backend the cache is rebuilt anyway.
+     */
+    private int[] cacheSources;
 
     /**
      * @param prompts left-padded rows of equal length
@@ -83,15 +88,19 @@ final class DecoderState implements AutoCloseable {
     }
 
     /**
-     * Runs the decoder {@code on} on the tokens the cache does not hold yet. On another decoder
-     * than the last run's (the backend under the request went away) the cache is dropped and
-     * rebuilt there from every token so far.
+     * Runs the decoder of {@code parts} on the tokens the cache does not hold yet, after
+     * reordering the cache as {@link #reorder} asked. On another decoder than the last run's (the
+     * backend under the request went away) the cache is dropped and rebuilt there from every token
+     * so far.
      *
      * @return the logits of each row's last token, [rows][vocab]
      */
-    float[][] run(CompiledModel on) {
+    float[][] run(BackendBinding.Compiled parts) {
+        CompiledModel on = parts.part(layout.decoder);
         if (on != model) {
             moveTo(on);
+        } else if (cacheSources != null) {
+            reorderCache(parts.part(CacheReorder.PART));
         }
         int from = layout.hasCache() ? cached : 0;
         int step = length - from;
@@ -122,6 +131,7 @@ final class DecoderState implements AutoCloseable {
     /** Starts over on {@code next} with an empty cache. */
     private void moveTo(CompiledModel next) {
         model = next;
+        cacheSources = null;
         closePast();
         for (TensorSpec spec : layout.past) {
             past.put(spec.name(), Tensor.allocate(spec.dtype(), cacheShape(0)));
@@ -129,7 +139,7 @@ final class DecoderState implements AutoCloseable {
         cached = 0;
     }
 
-    /** Makes row {@code r} a copy of row {@code sources[r]} (beam search), cache included. */
+    /** Makes row {@code r} a copy of row {@code sources[r]} (beam search); the cache follows at the next {@link #run}. */
     void reorder(int[] sources) {
         boolean identity = true;
         for (int r = 0; r < rows; r++) {
@@ -145,12 +155,31 @@ final class DecoderState implements AutoCloseable {
         for (int r = 0; r < rows; r++) {
             nextPosition[r] = nextCopy[sources[r]];
         }
-        Map<String, Tensor> reordered = new HashMap<>();
-        for (Map.Entry<String, Tensor> e : past.entrySet()) {
-            reordered.put(e.getKey(), gatherRows(e.getValue(), sources));
+        if (layout.hasCache()) {
+            int[] earlier = cacheSources;
+            cacheSources = sources.clone();
+            for (int r = 0; earlier != null && r < rows; r++) {
+                cacheSources[r] = earlier[sources[r]];
+            }
+        }
+    }
+
+    /** Runs {@code reorder} on the cache where it lives; its outputs become the cache. */
+    private void reorderCache(CompiledModel reorder) {
+        long[] sources = new long[rows];
+        for (int r = 0; r < rows; r++) {
+            sources[r] = cacheSources[r];
+        }
+        Map<String, Tensor> in = new HashMap<>(past);
+        in.put(CacheReorder.SOURCES, Tensor.of(sources, rows));
+        Map<String, Tensor> out = reorder.run(in);
+        Map<String, Tensor> next = new HashMap<>();
+        for (TensorSpec spec : layout.past) {
+            next.put(spec.name(), out.get(CacheReorder.output(spec.name())));
         }
         closePast();
-        past = reordered;
+        past = next;
+        cacheSources = null;
     }
 
     @Override
@@ -219,22 +248,5 @@ final class DecoderState implements AutoCloseable {
             out[r] = a[sources[r]].clone();
         }
         return out;
-    }
-
-    /** A host copy of a cache tensor with its batch rows (dimension 0, or 1 for a combined cache) picked. */
-    private Tensor gatherRows(Tensor t, int[] sources) {
-        long[] shape = t.shape();
-        int batchDim = layout.combinedCache ? 1 : 0;
-        long outer = batchDim == 0 ? 1 : shape[0];
-        int rowBytes = (int) (Tensor.elementCount(shape) / outer / rows) * t.dtype().byteSize();
-        ByteBuffer src = t.buffer();
-        ByteBuffer dst = ByteBuffer.allocateDirect(src.capacity()).order(ByteOrder.nativeOrder());
-        for (int o = 0; o < outer; o++) {
-            for (int r = 0; r < rows; r++) {
-                int from = (o * rows + sources[r]) * rowBytes;
-                dst.put((o * rows + r) * rowBytes, src, from, rowBytes);
-            }
-        }
-        return Tensor.wrap(t.dtype(), dst, shape);
     }
 }

@@ -80,7 +80,7 @@ final class GenerationLoop {
     private float[][] step(DecoderState state) {
         request.cancellation().throwIfCancelled();
         long start = System.nanoTime();
-        float[][] logits = lease.call(parts -> state.run(parts.part(config.part().name())));
+        float[][] logits = lease.call(state::run);
         long elapsed = System.nanoTime() - start;
         if (promptNanos == 0) {
             promptNanos = elapsed;

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.triptych.api.InvalidRequestException;
+import io.triptych.api.ModelLoadException;
 import io.triptych.api.generator.GenerationRequest;
 import io.triptych.api.generator.GenerationResult;
 import io.triptych.api.generator.Generator;
@@ -30,11 +31,14 @@ final class OnnxGenerator extends ServedModel<Generator> implements Generator {
     private final DecoderLayout layout;
     /** {@code null} for a model folder without {@code tokenizer.json}: it takes token ids only. */
     private final HfTokenizer tokenizer;
+    /** Beam search's cache reorder graph, in a temporary file deleted with the model; {@code null} without a cache. */
+    private final ModelPart reorder;
 
     /**
-     * Reads the model's configuration, decoder signature and tokenizer.
+     * Reads the model's configuration, decoder signature and tokenizer, and writes the graph that
+     * reorders its cache.
      *
-     * @throws io.triptych.api.ModelLoadException if they are missing or malformed
+     * @throws ModelLoadException if they are missing or malformed
      */
     OnnxGenerator(ModelDescriptor model) {
         super(model);
@@ -42,6 +46,14 @@ final class OnnxGenerator extends ServedModel<Generator> implements Generator {
         this.layout = new DecoderLayout(config);
         Path tokenizerFile = model.folder().resolve(TOKENIZER_FILE);
         this.tokenizer = Files.exists(tokenizerFile) ? HfTokenizer.load(tokenizerFile) : null;
+        try {
+            this.reorder = layout.hasCache() ? CacheReorder.write(layout) : null;
+        } catch (ModelLoadException e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            throw new ModelLoadException("model " + model.id() + ": " + e.getMessage(), e);
+        }
     }
 
     /** The decoder graph, for backends to compile. */
@@ -54,16 +66,23 @@ final class OnnxGenerator extends ServedModel<Generator> implements Generator {
         return this;
     }
 
+    /** The decoder, and beside it the graph that reorders its cache, so that both always run on one backend. */
     @Override
     public List<ModelPart> parts() {
-        return List.of(config.part());
+        return reorder == null ? List.of(config.part()) : List.of(config.part(), reorder);
     }
 
-    /** One decoder step on a single token: a backend that compiles but cannot run the decoder fails here, before traffic moves. */
+    /**
+     * Two decoder steps on two rows, swapped between them: a backend that compiles but cannot run
+     * the decoder or the cache reorder fails here, before traffic moves.
+     */
     @Override
     public void warm(BackendBinding.Compiled compiled) {
-        try (DecoderState state = new DecoderState(layout, new int[][] {{0}}, config.padTokenId(), 1)) {
-            state.run(compiled.part(config.part().name()));
+        try (DecoderState state = new DecoderState(layout, new int[][] {{0}, {0}}, config.padTokenId(), 2)) {
+            state.run(compiled);
+            state.reorder(new int[] {1, 0});
+            state.append(new int[] {0, 0});
+            state.run(compiled);
         }
     }
 
@@ -92,11 +111,14 @@ final class OnnxGenerator extends ServedModel<Generator> implements Generator {
         });
     }
 
-    /** Frees the tokenizer once the last request has left. */
+    /** Frees the tokenizer and deletes the reorder graph once the last request has left and the parts are closed. */
     @Override
     protected void release() {
         if (tokenizer != null) {
             tokenizer.close();
+        }
+        if (reorder != null) {
+            CacheReorder.delete(reorder.file());
         }
     }
 

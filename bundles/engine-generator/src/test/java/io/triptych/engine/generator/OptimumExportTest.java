@@ -63,7 +63,7 @@ class OptimumExportTest {
             throw new AssertionError(e);
         }
         OnnxGenerator g = new OnnxGenerator(ModelDescriptor.deployed(name, Paradigm.LLM, folder, "test", parts));
-        OnnxGeneratorTest.bind(g, OnnxGeneratorTest.ORT.compile(g.config().part()));
+        OnnxGeneratorTest.bind(g, OnnxGeneratorTest.ORT);
         return g;
     }
 
@@ -164,6 +164,16 @@ class OptimumExportTest {
         assertEquals(want.size(), got.size(), what);
         for (int i = 0; i < want.size(); i++) {
             assertArrayEquals(want.get(i), got.get(i), what + " row " + i);
+        }
+    }
+
+    @Test
+    void reorderingMovesTheKeyAndValueRowsOfEachLayer() {
+        OnnxGenerator g = deploy(WITH_PAST);
+        try {
+            OnnxGeneratorTest.assertReorderMovesCacheRows(g, OnnxGeneratorTest.ORT);
+        } finally {
+            g.close();
         }
     }
 
