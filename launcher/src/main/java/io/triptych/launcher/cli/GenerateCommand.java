@@ -94,6 +94,12 @@ final class GenerateCommand implements Callable<Integer> {
                 out.println(json(result));
             } else if (stream) {
                 out.println();
+            } else if (rows.isEmpty()) {
+                // a text prompt searched with beams: each returned sequence's text, numbered when there are several
+                List<GeneratedSequence> sequences = result.sequences();
+                for (int i = 0; i < sequences.size(); i++) {
+                    out.println((sequences.size() > 1 ? "[" + i + "] " : "") + sequences.get(i).text());
+                }
             } else {
                 for (GeneratedSequence s : result.sequences()) {
                     out.println("[" + s.batchIndex() + "] " + java.util.Arrays.stream(s.tokens()).mapToObj(Integer::toString)
