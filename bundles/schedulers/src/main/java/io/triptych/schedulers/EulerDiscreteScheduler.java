@@ -6,14 +6,16 @@ import io.triptych.api.InvalidRequestException;
 
 /**
  * Euler's method on the probability-flow ODE (Karras et al. 2022, Algorithm 2), as diffusers'
- * {@code EulerDiscreteScheduler}: σ interpolated linearly at fractional timesteps, or Karras σ
- * ({@code use_karras_sigmas}, with optional {@code sigma_min}/{@code sigma_max}); the last σ is 0
+ * {@code EulerDiscreteScheduler}: σ interpolated linearly at fractional timesteps, or Karras,
+ * exponential or Beta σ ({@code use_karras_sigmas}, {@code use_exponential_sigmas},
+ * {@code use_beta_sigmas}, with optional {@code sigma_min}/{@code sigma_max}); the last σ is 0
  * or σ_min ({@code final_sigmas_type}). Stochastic churn ({@link #churn}) defaults to none; the
  * step still draws (and discards) noise from the generator, as diffusers does, so shared
  * generators stay in step with Python. Defaults: 1000 training steps, linear β, {@code linspace}.
  */
 public final class EulerDiscreteScheduler extends SigmaScheduler {
-    private final boolean karras;
+    /** {@code karras}, {@code exponential}, {@code beta}, or {@code null} for interpolated σs. */
+    private final String sigmaSpacing;
     private final String finalSigmas;
     private final boolean continuousTimesteps;
     private double sChurn;
@@ -23,7 +25,7 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
 
     public EulerDiscreteScheduler(SchedulerConfig config) {
         super(config, 1000, "linspace", List.of(Prediction.EPSILON, Prediction.V_PREDICTION, Prediction.SAMPLE));
-        this.karras = config.bool("use_karras_sigmas", false);
+        this.sigmaSpacing = sigmaSpacing(config);
         this.finalSigmas = config.string("final_sigmas_type", "zero");
         if (!List.of("zero", "sigma_min").contains(finalSigmas)) {
             throw new InvalidRequestException("final_sigmas_type must be zero or sigma_min, not '" + finalSigmas + "'");
@@ -53,20 +55,8 @@ public final class EulerDiscreteScheduler extends SigmaScheduler {
     @Override
     public void setTimesteps(int steps) {
         checkSteps(steps);
-        double[] t = eulerTimesteps(steps);
-        for (int i = 0; i < t.length; i++) {
-            t[i] = (float) t[i];
-        }
-        float[] train = trainSigmas();
-        double[] s = Numerics.interp(t, train);
-        if (karras) {
-            float[] logSigmas = logOf(train);
-            s = Numerics.karrasSigmas(config.number("sigma_min", s[s.length - 1]), config.number("sigma_max", s[0]), steps);
-            for (int i = 0; i < s.length; i++) {
-                t[i] = (float) Numerics.sigmaToT(s[i], logSigmas);
-            }
-        }
-        startLoop(t, s, finalSigmas.equals("zero") ? 0f : train[0]);
+        Schedule schedule = floatSchedule(steps, sigmaSpacing);
+        startLoop(schedule.timesteps(), schedule.sigmas(), finalSigmas.equals("zero") ? 0f : trainSigmas()[0]);
         if (continuousTimesteps) {
             for (int i = 0; i < timesteps.length; i++) {
                 timesteps[i] = 0.25f * (float) Math.log(sigmas[i]);

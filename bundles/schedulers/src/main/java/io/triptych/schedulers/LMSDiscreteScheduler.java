@@ -12,30 +12,21 @@ import io.triptych.api.InvalidRequestException;
  * fewer steps have been taken) from σ to the next σ. σ is interpolated linearly at fractional
  * timesteps, or follows Karras et al. ({@code use_karras_sigmas}), an exponential
  * ({@code use_exponential_sigmas}) or a Beta(0.6, 0.6) ({@code use_beta_sigmas}) schedule between
- * the same end points; the last σ is 0. Defaults: 1000 training steps, linear β, {@code linspace}
+ * the same end points (or {@code sigma_min}/{@code sigma_max}); the last σ is 0. Defaults: 1000 training steps, linear β, {@code linspace}
  * spacing; predictions epsilon, v_prediction and sample.
  */
 public final class LMSDiscreteScheduler extends SigmaScheduler {
     /** diffusers' default {@code order} argument of {@code step}. */
     public static final int DEFAULT_ORDER = 4;
 
-    private final String sigmaSchedule;
+    /** {@code karras}, {@code exponential}, {@code beta}, or {@code null} for interpolated σs. */
+    private final String sigmaSpacing;
     /** The ODE derivatives of the last steps, oldest first. */
     private final List<float[]> derivatives = new ArrayList<>();
 
     public LMSDiscreteScheduler(SchedulerConfig config) {
         super(config, 1000, "linspace", List.of(Prediction.EPSILON, Prediction.V_PREDICTION, Prediction.SAMPLE));
-        List<String> chosen = new ArrayList<>();
-        for (String schedule : List.of("karras", "exponential", "beta")) {
-            if (config.bool("use_" + schedule + "_sigmas", false)) {
-                chosen.add(schedule);
-            }
-        }
-        if (chosen.size() > 1) {
-            throw new InvalidRequestException("only one of use_karras_sigmas, use_exponential_sigmas and use_beta_sigmas can be set, not "
-                    + String.join(" and ", chosen));
-        }
-        this.sigmaSchedule = chosen.isEmpty() ? "interpolated" : chosen.get(0);
+        this.sigmaSpacing = sigmaSpacing(config);
         setTimesteps(trainSteps);
         inferenceSteps = 0;
     }
@@ -43,26 +34,8 @@ public final class LMSDiscreteScheduler extends SigmaScheduler {
     @Override
     public void setTimesteps(int steps) {
         checkSteps(steps);
-        double[] t = eulerTimesteps(steps);
-        for (int i = 0; i < t.length; i++) {
-            t[i] = (float) t[i];
-        }
-        float[] train = trainSigmas();
-        double[] s = Numerics.interp(t, train);
-        if (!sigmaSchedule.equals("interpolated")) {
-            double min = s[s.length - 1];
-            double max = s[0];
-            s = switch (sigmaSchedule) {
-                case "karras" -> Numerics.karrasSigmas(min, max, steps);
-                case "exponential" -> Numerics.exponentialSigmas(min, max, steps);
-                default -> Numerics.betaSigmas(min, max, steps);
-            };
-            float[] logSigmas = logOf(train);
-            for (int i = 0; i < s.length; i++) {
-                t[i] = (float) Numerics.sigmaToT(s[i], logSigmas);
-            }
-        }
-        startLoop(t, s, 0f);
+        Schedule schedule = floatSchedule(steps, sigmaSpacing);
+        startLoop(schedule.timesteps(), schedule.sigmas(), 0f);
         derivatives.clear();
     }
 

@@ -1,7 +1,10 @@
 package io.triptych.schedulers;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+
+import io.triptych.api.InvalidRequestException;
 
 /**
  * Schedulers that walk a list of noise levels σ (one per timestep, plus a final one) and keep
@@ -24,6 +27,60 @@ abstract class SigmaScheduler extends BaseScheduler {
             s[i] = sqrt((1f - alphasCumprod[i]) / alphasCumprod[i]);
         }
         return s;
+    }
+
+    /** Inference timesteps and their σs, noisiest first. */
+    protected record Schedule(double[] timesteps, double[] sigmas) {
+    }
+
+    /**
+     * The σ spacing a configuration asks for — {@code karras}, {@code exponential} or {@code beta}
+     * ({@code use_karras_sigmas}, {@code use_exponential_sigmas}, {@code use_beta_sigmas}, at most
+     * one) — or {@code null} for σs interpolated at the timesteps.
+     *
+     * @throws InvalidRequestException if more than one is set
+     */
+    protected static String sigmaSpacing(SchedulerConfig config) {
+        List<String> chosen = new ArrayList<>();
+        for (String spacing : List.of("karras", "exponential", "beta")) {
+            if (config.bool("use_" + spacing + "_sigmas", false)) {
+                chosen.add(spacing);
+            }
+        }
+        if (chosen.size() > 1) {
+            throw new InvalidRequestException("only one of use_karras_sigmas, use_exponential_sigmas and use_beta_sigmas can be set, not "
+                    + String.join(" and ", chosen));
+        }
+        return chosen.isEmpty() ? null : chosen.get(0);
+    }
+
+    /**
+     * The Euler and LMS schedules: timesteps by the spacing rounded to float32, σ interpolated
+     * linearly at them from the training σs; with a σ {@code spacing}, that spacing between the
+     * interpolated ends (or the configuration's {@code sigma_min}/{@code sigma_max}) and each
+     * timestep moved to its σ's fractional training step.
+     */
+    protected Schedule floatSchedule(int steps, String spacing) {
+        double[] t = eulerTimesteps(steps);
+        for (int i = 0; i < t.length; i++) {
+            t[i] = (float) t[i];
+        }
+        float[] train = trainSigmas();
+        double[] s = Numerics.interp(t, train);
+        if (spacing != null) {
+            double min = config.number("sigma_min", s[s.length - 1]);
+            double max = config.number("sigma_max", s[0]);
+            s = switch (spacing) {
+                case "karras" -> Numerics.karrasSigmas(min, max, steps);
+                case "exponential" -> Numerics.exponentialSigmas(min, max, steps);
+                default -> Numerics.betaSigmas(min, max, steps);
+            };
+            float[] logSigmas = logOf(train);
+            for (int i = 0; i < s.length; i++) {
+                t[i] = (float) Numerics.sigmaToT(s[i], logSigmas);
+            }
+        }
+        return new Schedule(t, s);
     }
 
     /** log σ per element, float32, for {@link Numerics#sigmaToT}. */
@@ -63,7 +120,7 @@ abstract class SigmaScheduler extends BaseScheduler {
             }
         }
         if (first < 0) {
-            throw new io.triptych.api.InvalidRequestException(className() + ": timestep " + t + " is not in the schedule");
+            throw new InvalidRequestException(className() + ": timestep " + t + " is not in the schedule");
         }
         return first;
     }

@@ -358,7 +358,7 @@ class DiffusersFullLoopTest {
     }
 
     @Test
-    void lmsSigmaSchedules() {
+    void eulerAndLmsSigmaSpacings() {
         // on [0, 1] the beta schedule is scipy.stats.beta.ppf(1 - r, 0.6, 0.6) for r = 0, 0.1, …, 1
         double[] ppf = Numerics.betaSigmas(0, 1, 11);
         assertEquals(0.9604155944112192, ppf[1], 1e-12);
@@ -373,7 +373,13 @@ class DiffusersFullLoopTest {
             for (int i = 1; i < t.length; i++) {
                 assertEquals(true, t[i] < t[i - 1], schedule + " timesteps descend");
             }
+            // diffusers' Euler converts σ with the same helpers: the same schedule
+            EulerDiscreteScheduler euler = new EulerDiscreteScheduler(config(EULER, "use_" + schedule + "_sigmas", true));
+            euler.setTimesteps(10);
+            assertArrayEquals(t, euler.timesteps(), schedule);
         }
+        assertThrows(InvalidRequestException.class, () -> Schedulers.create("EulerDiscreteScheduler",
+                config(EULER, "use_karras_sigmas", true, "use_exponential_sigmas", true)));
     }
 
     @Test
