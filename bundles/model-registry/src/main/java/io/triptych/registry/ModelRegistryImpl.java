@@ -146,14 +146,23 @@ public final class ModelRegistryImpl implements ModelRegistry {
         }
     }
 
-    /** Adds or replaces the entry of the descriptor's origin and id; returns what was stored. */
+    /**
+     * Adds or replaces the entry of the descriptor's origin and id; returns what was stored. A
+     * replaced entry's service goes first, but the entry itself is swapped in one step, so that
+     * readers of {@link #models()} never see the model missing meanwhile.
+     */
     ModelDescriptor put(ModelDescriptor d) {
         changes.lock();
         try {
-            remove(d.origin(), d.id());
+            String key = key(d.origin(), d.id());
+            Entry old = entries.get(key);
+            if (old != null) {
+                unregister(old);
+                LOG.info("withdrew model {} from {}", d.id(), d.origin());
+            }
             ModelDescriptor stored = d;
             if (d.state() == ModelState.DEPLOYED) {
-                Optional<ModelDescriptor> taken = entries.values().stream().map(Entry::descriptor)
+                Optional<ModelDescriptor> taken = entries.values().stream().filter(e -> e != old).map(Entry::descriptor)
                         .filter(o -> o.id().equals(d.id()) && o.state() == ModelState.DEPLOYED).findFirst();
                 if (taken.isPresent()) {
                     stored = ModelDescriptor.failed(d.id(), d.paradigm(), d.folder(), d.origin(),
@@ -171,7 +180,7 @@ public final class ModelRegistryImpl implements ModelRegistry {
             } else {
                 LOG.warn("model {} from {} FAILED: {}", stored.id(), stored.origin(), stored.failureReason());
             }
-            entries.put(key(stored.origin(), stored.id()), new Entry(stored, reg));
+            entries.put(key, new Entry(stored, reg));
             return stored;
         } finally {
             changes.unlock();
