@@ -62,8 +62,11 @@ final class ClDevice implements AutoCloseable {
     private static final long MIN_BUFFER = 256;
     /** Work-group size of one-dimensional launches. */
     static final long GROUP = 64;
-    /** Uploads in flight after which the host waits for the queue anyway, so that staging memory stays bounded. */
-    private static final int MAX_STAGED = 256;
+    /**
+     * Uploads in flight after which the host waits for the queue anyway: JOCL keeps each one's host
+     * buffer alive, with one of its threads waiting for the write, until it completes.
+     */
+    private static final int MAX_UPLOADS_IN_FLIGHT = 256;
 
     private final DeviceInfo info;
     private final cl_context context;
@@ -74,10 +77,10 @@ final class ClDevice implements AutoCloseable {
     /** Kernel objects not yet released, which {@link #close} releases. */
     private final Set<Kernel> kernels = new HashSet<>();
     private final Map<Long, ArrayDeque<cl_mem>> free = new HashMap<>();
-    /** Host copies of uploads still in flight (see {@link #upload(ClBuffer, int[])}). */
-    private final List<ByteBuffer> staged = new ArrayList<>();
     private final ReentrantLock lock = new ReentrantLock();
     private long allocated;
+    /** Uploads enqueued since the queue was last drained (see {@link #upload(ClBuffer, int[])}). */
+    private int uploadsInFlight;
     private boolean closed;
 
     ClDevice(DeviceInfo info) {
@@ -195,13 +198,11 @@ final class ClDevice implements AutoCloseable {
         }
     }
 
-    /** The host copy must outlive the write: it is kept until a blocking read (or a full wait) has drained the queue. */
     private void stage(ClBuffer target, ByteBuffer b) {
         clEnqueueWriteBuffer(queue, target.mem(), false, 0, b.capacity(), Pointer.to(b), 0, null, null);
-        staged.add(b);
-        if (staged.size() >= MAX_STAGED) {
+        if (++uploadsInFlight >= MAX_UPLOADS_IN_FLIGHT) {
             clFinish(queue);
-            staged.clear();
+            uploadsInFlight = 0;
         }
     }
 
@@ -210,7 +211,7 @@ final class ClDevice implements AutoCloseable {
         if (target.remaining() > 0) {
             clEnqueueReadBuffer(queue, source.mem(), true, 0, target.remaining(), Pointer.to(target.slice()), 0, null, null);
             // the queue is in order: every upload enqueued before has completed
-            staged.clear();
+            uploadsInFlight = 0;
         }
     }
 
@@ -258,7 +259,6 @@ final class ClDevice implements AutoCloseable {
             }
             closed = true;
             clFinish(queue);
-            staged.clear();
             free.values().forEach(l -> l.forEach(m -> clReleaseMemObject(m)));
             free.clear();
             kernels.forEach(k -> clReleaseKernel(k.kernel));
