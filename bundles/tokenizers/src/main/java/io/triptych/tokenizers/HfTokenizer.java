@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 
@@ -49,13 +50,17 @@ public final class HfTokenizer implements AutoCloseable {
     private final int vocabSize;
     /** CLIP's end-of-word mark, which decoding turns into a space; {@code null} for other tokenizers. */
     private final String endOfWord;
+    /** The token of each special-token role the tokenizer's folder names (see {@link #specialToken}). */
+    private final Map<String, String> roleTokens;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> ids, Set<Integer> specialIds, String endOfWord) {
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> ids, Set<Integer> specialIds, String endOfWord,
+                        Map<String, String> roleTokens) {
         this.tokenizer = tokenizer;
         this.ids = Map.copyOf(ids);
         this.specialIds = Set.copyOf(specialIds);
         this.vocabSize = ids.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         this.endOfWord = endOfWord;
+        this.roleTokens = Map.copyOf(roleTokens);
     }
 
     /**
@@ -64,43 +69,33 @@ public final class HfTokenizer implements AutoCloseable {
      * @throws ModelLoadException if the file is missing, unreadable or not a tokenizer
      */
     public static HfTokenizer load(Path tokenizerJson) {
+        return load(tokenizerJson, Map.of());
+    }
+
+    private static HfTokenizer load(Path tokenizerJson, Map<String, String> roleTokens) {
         byte[] json;
         try {
             json = Files.readAllBytes(tokenizerJson);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read tokenizer " + tokenizerJson + ": " + e, e);
         }
-        return create(parse(json, "tokenizer " + tokenizerJson), json, tokenizerJson.toString());
+        return create(parse(json, "tokenizer " + tokenizerJson), json, tokenizerJson.toString(), roleTokens);
     }
 
     /**
      * Reads a tokenizer folder as transformers saves one: its {@code tokenizer.json} when there is
      * one, else CLIP's {@code vocab.json} + {@code merges.txt} (see {@link #loadClip}) with the
-     * special tokens that {@code tokenizer_config.json} names, overridden by
-     * {@code special_tokens_map.json}, and the added tokens of {@code tokenizer_config.json}'s
-     * {@code added_tokens_decoder}.
+     * added tokens of {@code tokenizer_config.json}'s {@code added_tokens_decoder}. Either way the
+     * special tokens are those {@code tokenizer_config.json} names, overridden by
+     * {@code special_tokens_map.json} (see {@link #specialToken}).
      *
      * @throws ModelLoadException if the folder holds neither, a file is missing or malformed, or
      *         {@code tokenizer_config.json} names a {@code tokenizer_class} other than CLIP's
      */
     public static HfTokenizer loadFolder(Path folder) {
-        Path json = folder.resolve("tokenizer.json");
-        if (Files.exists(json)) {
-            return load(json);
-        }
-        Path vocab = folder.resolve("vocab.json");
-        if (!Files.exists(vocab)) {
-            throw new ModelLoadException("no tokenizer in " + folder + ": it has neither tokenizer.json nor CLIP's vocab.json + merges.txt");
-        }
         JsonObject config = optionalObject(folder.resolve("tokenizer_config.json"));
         JsonObject map = optionalObject(folder.resolve("special_tokens_map.json"));
-        JsonElement cls = config.get("tokenizer_class");
-        if (cls != null && cls.isJsonPrimitive() && !cls.getAsString().startsWith("CLIPTokenizer")) {
-            throw new ModelLoadException("no tokenizer.json in " + folder + ", and its vocab.json + merges.txt belong to "
-                    + cls.getAsString() + ": only CLIPTokenizer's are converted");
-        }
         Map<String, ClipTokenizerJson.AddedToken> special = new HashMap<>();
-        Map<Integer, ClipTokenizerJson.AddedToken> added = new HashMap<>();
         try {
             for (String role : ClipTokenizerJson.ROLES) {
                 ClipTokenizerJson.AddedToken t = ClipTokenizerJson.AddedToken.of(map.has(role) ? map.get(role) : config.get(role), true);
@@ -108,6 +103,26 @@ public final class HfTokenizer implements AutoCloseable {
                     special.put(role, t);
                 }
             }
+        } catch (RuntimeException e) {
+            throw new ModelLoadException("malformed special tokens in " + folder + ": " + e.getMessage(), e);
+        }
+        Path json = folder.resolve("tokenizer.json");
+        if (Files.exists(json)) {
+            Map<String, String> named = new HashMap<>();
+            special.forEach((role, t) -> named.put(role, t.content()));
+            return load(json, named);
+        }
+        Path vocab = folder.resolve("vocab.json");
+        if (!Files.exists(vocab)) {
+            throw new ModelLoadException("no tokenizer in " + folder + ": it has neither tokenizer.json nor CLIP's vocab.json + merges.txt");
+        }
+        JsonElement cls = config.get("tokenizer_class");
+        if (cls != null && cls.isJsonPrimitive() && !cls.getAsString().startsWith("CLIPTokenizer")) {
+            throw new ModelLoadException("no tokenizer.json in " + folder + ", and its vocab.json + merges.txt belong to "
+                    + cls.getAsString() + ": only CLIPTokenizer's are converted");
+        }
+        Map<Integer, ClipTokenizerJson.AddedToken> added = new HashMap<>();
+        try {
             JsonElement decoder = config.get("added_tokens_decoder");
             if (decoder != null && decoder.isJsonObject()) {
                 for (Map.Entry<String, JsonElement> e : decoder.getAsJsonObject().entrySet()) {
@@ -117,7 +132,8 @@ public final class HfTokenizer implements AutoCloseable {
         } catch (RuntimeException e) {
             throw new ModelLoadException("malformed special tokens in " + folder + ": " + e.getMessage(), e);
         }
-        return create(ClipTokenizerJson.build(vocab, folder.resolve("merges.txt"), special, added), vocab.toString());
+        return create(ClipTokenizerJson.build(vocab, folder.resolve("merges.txt"), special, added), vocab.toString(),
+                ClipTokenizerJson.roleTokens(special));
     }
 
     /**
@@ -142,22 +158,23 @@ public final class HfTokenizer implements AutoCloseable {
             }
             special.put(role, ClipTokenizerJson.AddedToken.special(token));
         });
-        return create(ClipTokenizerJson.build(vocabJson, mergesTxt, special, Map.of()), vocabJson.toString());
+        return create(ClipTokenizerJson.build(vocabJson, mergesTxt, special, Map.of()), vocabJson.toString(),
+                ClipTokenizerJson.roleTokens(special));
     }
 
     /** A native tokenizer of a {@code tokenizer.json} document built in memory; {@code source} names it in errors. */
-    private static HfTokenizer create(JsonObject root, String source) {
-        return create(root, root.toString().getBytes(StandardCharsets.UTF_8), source);
+    private static HfTokenizer create(JsonObject root, String source, Map<String, String> roleTokens) {
+        return create(root, root.toString().getBytes(StandardCharsets.UTF_8), source, roleTokens);
     }
 
     /** A native tokenizer of a {@code tokenizer.json} document, parsed ({@code root}) and as bytes ({@code json}). */
-    private static HfTokenizer create(JsonObject root, byte[] json, String source) {
+    private static HfTokenizer create(JsonObject root, byte[] json, String source, Map<String, String> roleTokens) {
         Map<String, Integer> ids = new HashMap<>();
         Set<Integer> special = new HashSet<>();
         readVocabulary(root, source, ids, special);
         try (InputStream in = new ByteArrayInputStream(json)) {
             HuggingFaceTokenizer t = DjlNatives.call(() -> HuggingFaceTokenizer.newInstance(in, OPTIONS));
-            return new HfTokenizer(t, ids, special, endOfWordMark(root));
+            return new HfTokenizer(t, ids, special, endOfWordMark(root), roleTokens);
         } catch (Exception e) {
             throw new ModelLoadException("cannot load tokenizer " + source + ": " + e.getMessage(), e);
         }
@@ -208,6 +225,15 @@ public final class HfTokenizer implements AutoCloseable {
     public OptionalInt tokenId(String token) {
         Integer id = ids.get(token);
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+    }
+
+    /**
+     * The token of a special-token role ({@code bos_token}, {@code eos_token}, {@code unk_token},
+     * {@code pad_token}) as the tokenizer's folder names it ({@link #loadFolder}); CLIP's defaults
+     * for a role its slow-tokenizer files leave out; empty for a bare {@link #load}.
+     */
+    public Optional<String> specialToken(String role) {
+        return Optional.ofNullable(roleTokens.get(role));
     }
 
     /** Whether an id is a special added token. */

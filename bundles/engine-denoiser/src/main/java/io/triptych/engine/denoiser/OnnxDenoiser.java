@@ -287,8 +287,7 @@ final class OnnxDenoiser extends ServedModel<Denoiser> implements Denoiser {
         }
 
         private int specialId(String key) {
-            String token = pipeline.specialToken(key);
-            return token == null ? -1 : tokenizer.tokenId(token).orElse(-1);
+            return tokenizer.specialToken(key).map(token -> tokenizer.tokenId(token).orElse(-1)).orElse(-1);
         }
 
         /** The start image as latents (VAE encoder × scaling factor) or as pixels in [−1, 1], repeated per image. */

@@ -34,8 +34,8 @@ import io.triptych.schedulers.SchedulerConfig;
  *     Diffusion ONNX exports hold them (converted as {@code CLIPTokenizerFast} converts them), with
  *     {@code tokenizer_config.json} ({@code bos_token}, {@code eos_token}, {@code pad_token},
  *     {@code model_max_length}, default 77) and optionally {@code special_tokens_map.json}, whose
- *     tokens win as in transformers. CLIP folders without those tokens get CLIP's
- *     ({@code <|startoftext|>}, {@code <|endoftext|>}).</li>
+ *     tokens win as in transformers (resolved by {@code HfTokenizer.loadFolder}). CLIP folders without
+ *     those tokens get CLIP's ({@code <|startoftext|>}, {@code <|endoftext|>}).</li>
  * <li>{@code vae_decoder/model.onnx} ({@code latent_sample} → image in [−1, 1]) makes it a latent
  *     pipeline, with {@code scaling_factor} from {@code vae_decoder/config.json} (or {@code vae/}),
  *     0.18215 if none is given; without it the UNet works in pixel space.
@@ -48,8 +48,6 @@ final class Pipeline {
     static final String TEXT_ENCODER = "text_encoder/model.onnx";
     static final String VAE_DECODER = "vae_decoder/model.onnx";
     static final String VAE_ENCODER = "vae_encoder/model.onnx";
-    /** The special-token keys of {@code tokenizer_config.json} and {@code special_tokens_map.json} that encoding uses. */
-    private static final String[] SPECIAL_TOKENS = {"bos_token", "eos_token", "pad_token"};
 
     final ModelPart unet;
     final ModelPart textEncoder;
@@ -65,8 +63,6 @@ final class Pipeline {
     final SchedulerConfig scheduler;
     /** The {@code tokenizer/} folder, for {@link io.triptych.tokenizers.HfTokenizer#loadFolder}; {@code null} without a text encoder. */
     final Path tokenizerFolder;
-    /** {@code tokenizer_config.json} with the special tokens of {@code special_tokens_map.json} over it. */
-    final JsonObject tokenizerConfig;
     final int maxTokens;
     final DType inputIdsType;
 
@@ -114,26 +110,14 @@ final class Pipeline {
                 throw new ModelLoadException(TEXT_ENCODER + ": input_ids must be int32 or int64, not " + ids);
             }
             tokenizerFolder = folder.resolve("tokenizer");
-            boolean fast = Files.exists(tokenizerFolder.resolve("tokenizer.json"));
-            if (!fast && !Files.exists(tokenizerFolder.resolve("vocab.json"))) {
+            if (!Files.exists(tokenizerFolder.resolve("tokenizer.json")) && !Files.exists(tokenizerFolder.resolve("vocab.json"))) {
                 throw new ModelLoadException("the pipeline has no tokenizer/tokenizer.json (nor CLIP's tokenizer/vocab.json + merges.txt)");
             }
-            JsonObject tc = optionalJson(tokenizerFolder.resolve("tokenizer_config.json"));
-            tokenizerConfig = tc == null ? new JsonObject() : tc;
-            JsonObject map = optionalJson(tokenizerFolder.resolve("special_tokens_map.json"));
-            for (String key : SPECIAL_TOKENS) {
-                if (map != null && map.has(key)) {
-                    tokenizerConfig.add(key, map.get(key));
-                } else if (!fast && !tokenizerConfig.has(key)) {
-                    tokenizerConfig.addProperty(key, key.equals("bos_token") ? "<|startoftext|>" : "<|endoftext|>");
-                }
-            }
             long fixed = ids.rank() == 2 ? ids.shape()[1] : -1;
-            maxTokens = fixed > 0 ? (int) fixed : (int) intOr(tokenizerConfig, "model_max_length", 77);
+            maxTokens = fixed > 0 ? (int) fixed : (int) intOr(optionalJson(tokenizerFolder.resolve("tokenizer_config.json")), "model_max_length", 77);
         } else {
             inputIdsType = null;
             tokenizerFolder = null;
-            tokenizerConfig = null;
             maxTokens = 0;
         }
     }
@@ -148,15 +132,6 @@ final class Pipeline {
             }
         }
         return p;
-    }
-
-    /** A special token of the tokenizer config (a string, or an object with {@code content}), or {@code null}. */
-    String specialToken(String key) {
-        JsonElement e = tokenizerConfig.get(key);
-        if (e == null || e.isJsonNull()) {
-            return null;
-        }
-        return e.isJsonObject() ? e.getAsJsonObject().get("content").getAsString() : e.getAsString();
     }
 
     private static TensorSpec require(ModelPart part, String input) {

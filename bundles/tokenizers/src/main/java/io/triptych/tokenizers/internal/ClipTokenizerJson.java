@@ -176,6 +176,15 @@ public final class ClipTokenizerJson {
         return root;
     }
 
+    /** The token of every role in {@link #ROLES}: the one given, else CLIP's default. */
+    public static Map<String, String> roleTokens(Map<String, AddedToken> specialTokens) {
+        Map<String, String> tokens = new LinkedHashMap<>();
+        for (String role : ROLES) {
+            tokens.put(role, tokenOf(specialTokens, role));
+        }
+        return tokens;
+    }
+
     private static String tokenOf(Map<String, AddedToken> specialTokens, String role) {
         AddedToken t = specialTokens.get(role);
         return t != null ? t.content() : DEFAULTS.get(role);
